@@ -1,0 +1,592 @@
+"""Simulated A-share broker: orders in, fills or rejections out; a portfolio changed by fills.
+
+- `Broker.execute(portfolio, order, quotes, trade_date)` is pure: it validates an order against
+  the rules in `agent_engine.rules` and the snapshot's quotes and returns an `OrderResult`
+  (a `Fill`, or a `RejectReason` plus a message for the model). It never mutates the portfolio
+  and never raises for a bad order.
+- `Portfolio` changes only through `apply(fill)` and `roll_to(day)` (T+1 settlement).
+
+Order of checks (the first failing one is reported): action -> symbol (universe and board) ->
+quantity -> price available (suspended) -> holding (sells) -> lot rule -> sellable -> price
+limit -> cash -> position cap.
+
+Fill price: the snapshot's current price moved against the trader by ``slippage_bps`` and
+rounded half-up to 0.01; it is then clamped into [limit_down, limit_up] (no trade can print
+outside the daily band). Buys at a quote >= limit-up and sells at a quote <= limit-down are
+rejected (no counterparty).
+
+Valuation (position cap, equity): each holding at its quote's price; a holding without a price
+(suspended) at its previous close, or at its average cost when that is unknown too.
+
+Position cap: after a buy, that stock's market value (all shares × quote price) must be
+<= single_stock_max_position × equity, where equity = cash after the buy (notional and fees
+paid) + every holding at quote prices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from agent_engine.rules import (
+    LOT,
+    STAR_MIN_SHARES,
+    Board,
+    Fees,
+    OrderSide,
+    Rejection,
+    RejectReason,
+    board_of,
+    check_buy_lot,
+    check_quantity,
+    check_sell_lot,
+    compute_fees,
+    money_text,
+    new_avg_price,
+    price_limits,
+    q2,
+    q4,
+    slipped_price,
+    to_decimal,
+)
+from settings.config import RiskManagement, TradingRules
+
+__all__ = [
+    "Board",
+    "Broker",
+    "Fill",
+    "Holding",
+    "Order",
+    "OrderResult",
+    "OrderSide",
+    "Portfolio",
+    "Quote",
+    "RejectReason",
+    "quotes_from_snapshot",
+]
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """One symbol's prices at the decision time; ``price`` None means no trade (suspended)."""
+
+    symbol: str
+    price: Decimal | None
+    prev_close: Decimal | None = None
+    limit_up: Decimal | None = None
+    limit_down: Decimal | None = None
+
+
+def _price_or_none(value: Any) -> Decimal | None:
+    d = to_decimal(value)
+    return q2(d) if d is not None and d > 0 else None
+
+
+def quotes_from_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Quote]:
+    """Quotes for every symbol in a snapshot's ``market_data``.
+
+    ``current_price`` null, non-positive or ``suspended: true`` gives ``price=None``. Missing
+    limits are derived from ``prev_close`` and the symbol's board.
+    """
+    quotes: dict[str, Quote] = {}
+    market = snapshot.get("market_data") or {}
+    for symbol, row in market.items():
+        if not isinstance(row, Mapping):
+            quotes[symbol] = Quote(symbol, None)
+            continue
+        price = None if row.get("suspended") else _price_or_none(row.get("current_price"))
+        prev_close = _price_or_none(row.get("prev_close"))
+        up = _price_or_none(row.get("limit_up"))
+        down = _price_or_none(row.get("limit_down"))
+        board = board_of(symbol)
+        if prev_close is not None and board is not None and (up is None or down is None):
+            calc_down, calc_up = price_limits(prev_close, board)
+            up = up if up is not None else calc_up
+            down = down if down is not None else calc_down
+        quotes[symbol] = Quote(symbol, price, prev_close, up, down)
+    return quotes
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    symbol: str
+    side: OrderSide
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    symbol: str
+    side: OrderSide
+    quantity: int
+    price: Decimal
+    notional: Decimal
+    commission: Decimal
+    stamp_duty: Decimal
+    transfer_fee: Decimal
+    trade_date: date
+
+    @property
+    def total_fees(self) -> Decimal:
+        return self.commission + self.stamp_duty + self.transfer_fee
+
+    @property
+    def cash_delta(self) -> Decimal:
+        """Change of cash: a buy pays notional + fees, a sell receives notional - fees."""
+        if self.side is OrderSide.BUY:
+            return -(self.notional + self.total_fees)
+        return self.notional - self.total_fees
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    ok: bool
+    fill: Fill | None
+    reason: RejectReason | None
+    message: str
+
+    @classmethod
+    def filled(cls, fill: Fill, message: str) -> OrderResult:
+        return cls(True, fill, None, message)
+
+    @classmethod
+    def rejected(cls, rejection: Rejection) -> OrderResult:
+        return cls(False, None, rejection.reason, rejection.message)
+
+
+@dataclass
+class Holding:
+    shares: int
+    sellable: int
+    avg_price: Decimal
+    purchase_date: date  # date of the most recent buy
+
+
+@dataclass
+class Portfolio:
+    """Cash and holdings. Mutate only via `apply(fill)` and `roll_to(day)`."""
+
+    cash: Decimal
+    holdings: dict[str, Holding] = field(default_factory=dict)
+    last_trade_date: date | None = None
+
+    def __post_init__(self) -> None:
+        cash = to_decimal(self.cash)
+        if cash is None or cash < 0:
+            raise ValueError(f"cash must be a non-negative amount, got {self.cash!r}")
+        self.cash = q2(cash)
+
+    # --- views ---------------------------------------------------------------------------
+    def shares(self, symbol: str) -> int:
+        h = self.holdings.get(symbol)
+        return h.shares if h else 0
+
+    def sellable_on(self, symbol: str, day: date) -> int:
+        """Shares of `symbol` that may be sold on `day` (T+1), without mutating."""
+        h = self.holdings.get(symbol)
+        if h is None:
+            return 0
+        return h.shares if day > h.purchase_date else h.sellable
+
+    def valuation_price(self, symbol: str, quotes: Mapping[str, Quote]) -> Decimal:
+        q = quotes.get(symbol)
+        if q is not None and q.price is not None:
+            return q.price
+        if q is not None and q.prev_close is not None:
+            return q.prev_close
+        return self.holdings[symbol].avg_price
+
+    def market_value(self, quotes: Mapping[str, Quote]) -> Decimal:
+        """All holdings at quote prices (see module docstring for missing prices)."""
+        return q2(
+            sum(
+                (h.shares * self.valuation_price(s, quotes) for s, h in self.holdings.items()),
+                ZERO,
+            )
+        )
+
+    def equity(self, quotes: Mapping[str, Quote]) -> Decimal:
+        return self.cash + self.market_value(quotes)
+
+    def cost_value(self) -> Decimal:
+        """Holdings at average cost (fees included)."""
+        return q2(sum((h.shares * h.avg_price for h in self.holdings.values()), ZERO))
+
+    # --- mutations -----------------------------------------------------------------------
+    def roll_to(self, day: date) -> None:
+        """Move to trading day `day`: shares bought before `day` become sellable (T+1)."""
+        if self.last_trade_date is not None and day < self.last_trade_date:
+            raise ValueError(f"cannot roll portfolio back from {self.last_trade_date} to {day}")
+        for h in self.holdings.values():
+            if day > h.purchase_date:
+                h.sellable = h.shares
+        self.last_trade_date = day
+
+    def apply(self, fill: Fill) -> None:
+        """Apply a fill from `Broker.execute` (rolls to the fill's date first).
+
+        Raises ValueError for a fill the broker would never produce (a bug, not a bad order).
+        """
+        self.roll_to(fill.trade_date)
+        new_cash = self.cash + fill.cash_delta
+        if new_cash < 0:
+            raise ValueError(f"fill would make cash negative: {new_cash}")
+        h = self.holdings.get(fill.symbol)
+        if fill.side is OrderSide.BUY:
+            if h is None:
+                avg = new_avg_price(0, ZERO, fill.quantity, fill.notional, fill.total_fees)
+                self.holdings[fill.symbol] = Holding(fill.quantity, 0, avg, fill.trade_date)
+            else:
+                h.avg_price = new_avg_price(
+                    h.shares, h.avg_price, fill.quantity, fill.notional, fill.total_fees
+                )
+                h.shares += fill.quantity
+                h.purchase_date = fill.trade_date  # new shares are not sellable until tomorrow
+        else:
+            if h is None or fill.quantity > h.sellable:
+                raise ValueError(f"fill sells {fill.quantity} {fill.symbol} beyond sellable")
+            h.shares -= fill.quantity
+            h.sellable -= fill.quantity
+            if h.shares == 0:
+                del self.holdings[fill.symbol]
+        self.cash = q2(new_cash)
+
+    # --- records -------------------------------------------------------------------------
+    def to_record(self) -> dict[str, Any]:
+        """``{"CASH": float, SYM: {"shares", "sellable", "avg_price", "purchase_date"}}``."""
+        out: dict[str, Any] = {"CASH": float(self.cash)}
+        for symbol in sorted(self.holdings):
+            h = self.holdings[symbol]
+            out[symbol] = {
+                "shares": h.shares,
+                "sellable": h.sellable,
+                "avg_price": float(h.avg_price),
+                "purchase_date": h.purchase_date.isoformat(),
+            }
+        return out
+
+    @classmethod
+    def from_record(cls, positions: Mapping[str, Any], day: date | None) -> Portfolio:
+        """Rebuild from a record's ``positions``; raises ValueError when it is malformed."""
+        if not isinstance(positions, Mapping):
+            raise ValueError("positions must be an object")
+        cash = to_decimal(positions.get("CASH"))
+        if cash is None or cash < 0:
+            raise ValueError(f"positions.CASH is missing or invalid: {positions.get('CASH')!r}")
+        holdings: dict[str, Holding] = {}
+        for symbol, row in positions.items():
+            if symbol == "CASH":
+                continue
+            try:
+                shares, sellable = row["shares"], row["sellable"]
+                avg = to_decimal(row["avg_price"])
+                bought = date.fromisoformat(row["purchase_date"])
+            except (KeyError, TypeError, ValueError) as err:
+                raise ValueError(f"positions.{symbol} is malformed: {err}") from None
+            ints_ok = all(
+                isinstance(x, int) and not isinstance(x, bool) for x in (shares, sellable)
+            )
+            if not ints_ok or not 0 <= sellable <= shares or shares == 0 or avg is None:
+                raise ValueError(f"positions.{symbol} has invalid values: {row!r}")
+            holdings[symbol] = Holding(shares, sellable, q4(avg), bought)
+        return cls(cash=q2(cash), holdings=holdings, last_trade_date=day)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _coerce_side(side: Any) -> OrderSide | None:
+    if isinstance(side, OrderSide):
+        return side
+    if isinstance(side, str):
+        try:
+            return OrderSide(side.strip().upper())
+        except ValueError:
+            return None
+    return None
+
+
+class Broker:
+    """Validates orders against A-share rules and the snapshot; see the module docstring."""
+
+    def __init__(self, rules: TradingRules, risk: RiskManagement, universe: Iterable[str]) -> None:
+        self.rules = rules
+        self.risk = risk
+        self.universe = frozenset(universe)
+
+    # --- public --------------------------------------------------------------------------
+    def fees(self, side: OrderSide, notional: Decimal) -> Fees:
+        r = self.rules
+        return compute_fees(
+            side,
+            notional,
+            commission_rate=r.commission_rate,
+            min_commission=r.min_commission,
+            stamp_duty_rate=r.stamp_duty_rate,
+            transfer_fee_rate=r.transfer_fee_rate,
+        )
+
+    def fill_price(self, quote: Quote, side: OrderSide) -> Decimal:
+        """Quote price moved against the trader, clamped into the daily limit band."""
+        assert quote.price is not None
+        price = slipped_price(quote.price, side, self.rules.slippage_bps)
+        if quote.limit_up is not None:
+            price = min(price, quote.limit_up)
+        if quote.limit_down is not None:
+            price = max(price, quote.limit_down)
+        return price
+
+    def execute(
+        self,
+        portfolio: Portfolio,
+        order: Order,
+        quotes: Mapping[str, Quote],
+        trade_date: date,
+    ) -> OrderResult:
+        """Fill or reject `order` at `quotes`. Pure: the portfolio is not changed."""
+        side = _coerce_side(order.side)
+        if side is None:
+            return _reject(
+                RejectReason.INVALID_ACTION,
+                f"Action must be BUY or SELL; you sent {order.side!r}.",
+            )
+        symbol = order.symbol
+        board = board_of(symbol) if isinstance(symbol, str) else None
+        if board is None or symbol not in self.universe:
+            listed = ", ".join(sorted(self.universe))
+            return _reject(
+                RejectReason.UNKNOWN_SYMBOL,
+                f"{symbol!r} is not tradable in this arena. Tradable symbols: {listed}.",
+            )
+        bad_qty = check_quantity(order.quantity)
+        if bad_qty is not None:
+            return OrderResult.rejected(bad_qty)
+        quantity: int = order.quantity
+        quote = quotes.get(symbol)
+        if quote is None or quote.price is None or quote.price <= 0:
+            return _reject(
+                RejectReason.SUSPENDED,
+                f"{symbol} has no price at this decision time (suspended or no trade yet); "
+                "it cannot be traded in this window.",
+            )
+        if side is OrderSide.BUY:
+            return self._buy(portfolio, symbol, board, quantity, quote, quotes, trade_date)
+        return self._sell(portfolio, symbol, board, quantity, quote, trade_date)
+
+    def max_buy_quantity(
+        self, portfolio: Portfolio, symbol: str, quotes: Mapping[str, Quote]
+    ) -> int:
+        """Largest lot-valid quantity of `symbol` that cash and the position cap allow now
+        (0 if none). Ignores the limit-up rule."""
+        board = board_of(symbol)
+        quote = quotes.get(symbol)
+        if board is None or quote is None or quote.price is None:
+            return 0
+        fill_price = self.fill_price(quote, OrderSide.BUY)
+        if fill_price <= 0:
+            return 0
+        fits = self._fits(portfolio, symbol, quote.price, fill_price, quotes)
+        return _round_to_lot(board, _max_true(fits, int(portfolio.cash // fill_price)))
+
+    # --- internals -----------------------------------------------------------------------
+    def _projection(
+        self,
+        portfolio: Portfolio,
+        symbol: str,
+        mark: Decimal,
+        fill_price: Decimal,
+        quotes: Mapping[str, Quote],
+    ) -> Callable[[int], tuple[Decimal, Decimal, Decimal]]:
+        """q -> (cash after buying q, the stock's market value after, equity after)."""
+        held = portfolio.shares(symbol)
+        others = portfolio.market_value(quotes) - held * portfolio.valuation_price(symbol, quotes)
+
+        def project(q: int) -> tuple[Decimal, Decimal, Decimal]:
+            notional = q2(fill_price * q)
+            cash_after = portfolio.cash - notional - self.fees(OrderSide.BUY, notional).total
+            value = (held + q) * mark
+            return cash_after, value, cash_after + others + value
+
+        return project
+
+    def _fits(
+        self,
+        portfolio: Portfolio,
+        symbol: str,
+        mark: Decimal,
+        fill_price: Decimal,
+        quotes: Mapping[str, Quote],
+    ) -> Callable[[int], bool]:
+        """q -> (cash covers q, and the cap holds after buying q). Monotone in q."""
+        cap = self.risk.single_stock_max_position
+        project = self._projection(portfolio, symbol, mark, fill_price, quotes)
+
+        def fits(q: int) -> bool:
+            cash_after, value, equity = project(q)
+            return cash_after >= 0 and value <= cap * equity
+
+        return fits
+
+    def _buy(
+        self,
+        portfolio: Portfolio,
+        symbol: str,
+        board: Board,
+        quantity: int,
+        quote: Quote,
+        quotes: Mapping[str, Quote],
+        trade_date: date,
+    ) -> OrderResult:
+        assert quote.price is not None
+        bad_lot = check_buy_lot(board, quantity)
+        if bad_lot is not None:
+            return OrderResult.rejected(bad_lot)
+        if quote.limit_up is not None and quote.price >= quote.limit_up:
+            return _reject(
+                RejectReason.LIMIT_UP,
+                f"{symbol} is at its limit-up price {quote.limit_up} (price {quote.price}); "
+                "there are no sellers, so buys are rejected. You may still sell.",
+            )
+        price = self.fill_price(quote, OrderSide.BUY)
+        notional = q2(price * quantity)
+        fees = self.fees(OrderSide.BUY, notional)
+        cost = notional + fees.total
+        if cost > portfolio.cash:
+            most = self.max_buy_quantity(portfolio, symbol, quotes)
+            return _reject(
+                RejectReason.INSUFFICIENT_CASH,
+                f"Buying {quantity} {symbol} at {price} costs {money_text(cost)} "
+                f"({money_text(notional)} + fees {money_text(fees.total)}) but cash is "
+                f"{money_text(portfolio.cash)}. {_most_text(most, 'buy')}",
+            )
+        cap = self.risk.single_stock_max_position
+        project = self._projection(portfolio, symbol, quote.price, price, quotes)
+        _, value, equity = project(quantity)
+        if value > cap * equity:
+            most = self.max_buy_quantity(portfolio, symbol, quotes)
+            return _reject(
+                RejectReason.POSITION_CAP,
+                f"Position cap: after this buy {symbol} would be worth {money_text(value)}, "
+                f"{value / equity * 100:.2f}% of equity {money_text(equity)}; the limit is "
+                f"{_pct(cap)}% per stock. {_most_text(most, 'buy')}",
+            )
+        fill = Fill(
+            symbol=symbol,
+            side=OrderSide.BUY,
+            quantity=quantity,
+            price=price,
+            notional=notional,
+            commission=fees.commission,
+            stamp_duty=fees.stamp_duty,
+            transfer_fee=fees.transfer_fee,
+            trade_date=trade_date,
+        )
+        return OrderResult.filled(
+            fill,
+            f"Bought {quantity} {symbol} at {price}: notional {money_text(notional)}, fees "
+            f"{money_text(fees.total)}; cash now {money_text(portfolio.cash - cost)}. "
+            "These shares become sellable on the next trading day (T+1).",
+        )
+
+    def _sell(
+        self,
+        portfolio: Portfolio,
+        symbol: str,
+        board: Board,
+        quantity: int,
+        quote: Quote,
+        trade_date: date,
+    ) -> OrderResult:
+        assert quote.price is not None
+        holding = portfolio.holdings.get(symbol)
+        if holding is None or holding.shares <= 0:
+            return _reject(
+                RejectReason.NO_POSITION,
+                f"You hold no {symbol}, so there is nothing to sell (no short selling).",
+            )
+        bad_lot = check_sell_lot(board, quantity, holding.shares)
+        if bad_lot is not None:
+            return OrderResult.rejected(bad_lot)
+        sellable = portfolio.sellable_on(symbol, trade_date)
+        if quantity > sellable:
+            locked = holding.shares - sellable
+            why = (
+                f" {locked} were bought on {holding.purchase_date} and become sellable on the "
+                "next trading day (T+1)."
+                if locked
+                else ""
+            )
+            return _reject(
+                RejectReason.INSUFFICIENT_SELLABLE,
+                f"You asked to sell {quantity} {symbol} but only {sellable} of your "
+                f"{holding.shares} shares are sellable now.{why}",
+            )
+        if quote.limit_down is not None and quote.price <= quote.limit_down:
+            return _reject(
+                RejectReason.LIMIT_DOWN,
+                f"{symbol} is at its limit-down price {quote.limit_down} (price {quote.price}); "
+                "there are no buyers, so sells are rejected. You may still buy.",
+            )
+        price = self.fill_price(quote, OrderSide.SELL)
+        notional = q2(price * quantity)
+        fees = self.fees(OrderSide.SELL, notional)
+        fill = Fill(
+            symbol=symbol,
+            side=OrderSide.SELL,
+            quantity=quantity,
+            price=price,
+            notional=notional,
+            commission=fees.commission,
+            stamp_duty=fees.stamp_duty,
+            transfer_fee=fees.transfer_fee,
+            trade_date=trade_date,
+        )
+        left = holding.shares - quantity
+        return OrderResult.filled(
+            fill,
+            f"Sold {quantity} {symbol} at {price}: notional {money_text(notional)}, fees "
+            f"{money_text(fees.total)} (incl. stamp duty {money_text(fees.stamp_duty)}); cash "
+            f"now {money_text(portfolio.cash + fill.cash_delta)}; {left} shares left.",
+        )
+
+
+def _reject(reason: RejectReason, message: str) -> OrderResult:
+    return OrderResult(False, None, reason, message)
+
+
+def _pct(fraction: Decimal) -> str:
+    """0.5 -> '50', 0.333 -> '33.3'."""
+    return f"{fraction * 100:.2f}".rstrip("0").rstrip(".")
+
+
+def _most_text(most: int, verb: str) -> str:
+    if most <= 0:
+        return f"You cannot {verb} any of it now."
+    return f"The most you can {verb} now is {most} shares."
+
+
+def _max_true(pred: Callable[[int], bool], hi: int) -> int:
+    """Largest q in [0, hi] with pred(q) for a predicate true up to some point (0 if none)."""
+    lo = 0
+    if hi <= 0 or not pred(1):
+        return 0
+    lo = 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if pred(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _round_to_lot(board: Board, quantity: int) -> int:
+    if board is Board.STAR:
+        return quantity if quantity >= STAR_MIN_SHARES else 0
+    return quantity - quantity % LOT

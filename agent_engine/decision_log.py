@@ -1,0 +1,94 @@
+"""Per-window decision log: `<data_root>/agent_data/<signature>/log/<YYYY-MM-DD>/<HH-MM-SS>.jsonl`.
+
+One file per window, append only (a resumed window appends a new attempt to the same file).
+Every line is `{"type", "schema_version", "ts_recorded", ...}`; the types, in order, are
+`window_start`, `prompt`, `model_call` (one per model call), `tool_result` (one per tool call,
+after the model_call that asked for it) and `window_end`. Texts are written in full, never
+truncated. Known secrets (the agent's API key) are replaced by `***` anywhere in an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from data_flow.clock import SHANGHAI, now_iso
+from data_flow.fsio import JsonlAppender, read_jsonl
+
+SCHEMA_VERSION = 1
+EVENT_TYPES = ("window_start", "prompt", "model_call", "tool_result", "window_end")
+REDACTED = "***"
+MIN_SECRET_CHARS = 6
+
+
+def decision_log_path(data_root: Path, signature: str, moment: datetime) -> Path:
+    local = moment.astimezone(SHANGHAI)
+    return (
+        data_root
+        / "agent_data"
+        / signature
+        / "log"
+        / local.date().isoformat()
+        / f"{local.strftime('%H-%M-%S')}.jsonl"
+    )
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    return read_jsonl(path)
+
+
+def count_attempts(path: Path) -> int:
+    """Number of `window_start` events already in a window's log."""
+    return sum(1 for ev in read_jsonl(path) if ev.get("type") == "window_start")
+
+
+def redact(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` with every occurrence of each secret replaced by `***` (recursively)."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v, secrets) for v in value]
+    return value
+
+
+class DecisionLog:
+    """Appends the events of one window to its JSONL file (fsynced per event)."""
+
+    def __init__(self, path: Path, *, secrets: Iterable[str | None] = ()) -> None:
+        self.path = path
+        self._secrets = tuple(s for s in secrets if s and len(s) >= MIN_SECRET_CHARS)
+        self._out = JsonlAppender(path)
+
+    def event(self, type_: str, **fields: Any) -> dict[str, Any]:
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"unknown decision-log event type {type_!r}")
+        record: dict[str, Any] = {
+            "type": type_,
+            "schema_version": SCHEMA_VERSION,
+            "ts_recorded": now_iso(),
+        }
+        record.update(fields)
+        if self._secrets:
+            record = redact(record, self._secrets)
+        self._out.append(record)
+        return record
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self._secrets
+
+    def close(self) -> None:
+        self._out.close()
+
+    def __enter__(self) -> DecisionLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,104 @@
+"""Errors of the LLM layer, classified by what the caller should do about them.
+
+- `LLMTransientError`: rate limits (429), server errors (5xx), timeouts, connection failures.
+  Retried with exponential backoff + jitter by `agent_engine.llm.retry`.
+- `LLMPermanentError`: authentication (401/403), bad requests (400/404/422), ... Not retried.
+- `LLMBadResponseError`: the provider answered 200 but the body is unusable (not JSON, no
+  choices, no content). Not retried; the window becomes `no_trade` / `llm_error`.
+
+Every error carries a short `kind` (written to the decision log as `error.kind`) and the HTTP
+`status_code` when there was one. Messages never contain API keys (the loop also redacts).
+"""
+
+from __future__ import annotations
+
+from settings.config import ArenaError
+
+
+class LLMError(ArenaError):
+    """A model call failed. `kind` is one of the KIND_* strings below."""
+
+    transient = False
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        retries: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.retries = retries
+
+    def to_record(self) -> dict[str, object]:
+        record: dict[str, object] = {"kind": self.kind, "message": self.message}
+        if self.status_code is not None:
+            record["status_code"] = self.status_code
+        return record
+
+
+class LLMTransientError(LLMError):
+    """Worth retrying: 429, 5xx, timeout, connection error."""
+
+    transient = True
+
+
+class LLMPermanentError(LLMError):
+    """Retrying would not help: 400, 401, 403, 404, 422, ..."""
+
+
+class LLMBadResponseError(LLMError):
+    """The provider answered, but the answer cannot be used (garbage body, no choices)."""
+
+
+KIND_RATE_LIMIT = "rate_limit"
+KIND_SERVER_ERROR = "server_error"
+KIND_TIMEOUT = "timeout"
+KIND_CONNECTION = "connection"
+KIND_AUTH = "auth"
+KIND_BAD_REQUEST = "bad_request"
+KIND_HTTP_ERROR = "http_error"
+KIND_BAD_RESPONSE = "bad_response"
+KIND_CLIENT_ERROR = "client_error"
+
+
+def transient_status(status_code: int) -> bool:
+    """HTTP statuses worth retrying: 408 (request timeout), 409 (conflict), 429, 5xx."""
+    return status_code in (408, 409, 429) or status_code >= 500
+
+
+def error_from_status(
+    status_code: int, message: str, *, retry_after: float | None = None
+) -> LLMError:
+    """Map an HTTP status to the right error class and kind."""
+    if status_code == 429:
+        return LLMTransientError(
+            KIND_RATE_LIMIT, message, status_code=status_code, retry_after=retry_after
+        )
+    if transient_status(status_code):
+        kind = KIND_TIMEOUT if status_code == 408 else KIND_SERVER_ERROR
+        return LLMTransientError(kind, message, status_code=status_code, retry_after=retry_after)
+    if status_code in (401, 403):
+        return LLMPermanentError(KIND_AUTH, message, status_code=status_code)
+    if status_code in (400, 404, 413, 422):
+        return LLMPermanentError(KIND_BAD_REQUEST, message, status_code=status_code)
+    return LLMPermanentError(KIND_HTTP_ERROR, message, status_code=status_code)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `retry-after` / `retry-after-ms` style header value (None if unusable)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except (ValueError, AttributeError):
+        return None
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return None
+    return seconds

@@ -1,0 +1,365 @@
+"""position.jsonl: the append-only ledger of one agent (one writer: the agent process).
+
+Path: ``<data_root>/agent_data/<signature>/position/position.jsonl`` (see `ledger_path`).
+Records, one JSON line each, ids consecutive from 0:
+
+- id 0, the seed: ``{"id":0,"date":init_date,"decision_time":null,"decision_count":0,
+  "window_id":null,"positions":{"CASH":initial_cash},"this_action":{"action":"seed"},
+  "schema_version":1,"ts_recorded":...}``
+- one record per fill: ``this_action = {action: BUY|SELL, symbol, amount, price, notional,
+  commission, stamp_duty, transfer_fee}``, ``positions`` = the portfolio after the fill;
+- one record per window that ended without a fill: ``this_action = {action: "no_trade",
+  reason, reason_code}`` with reason_code one of `NoTradeCode`.
+
+Every non-seed record also has ``decision_time`` ('YYYY-MM-DD HH:MM:SS' Beijing),
+``decision_count`` (1-based window index within the day), ``window_id`` ('YYYY-MM-DDTHH:MM')
+and ``snapshot_hash``. Money is written as JSON numbers (``float(Decimal)``) and read back
+with ``Decimal(str(x))``, exact at 0.01 / 0.0001 precision.
+
+``positions.SYM.avg_price`` is the average cost per share *including buy fees*:
+(previous avg × previous shares + buy notional + buy commission + transfer fee) / shares after
+the buy, 4 dp half-up; sells leave it unchanged (their fees reduce the cash received instead).
+
+Crash safety: each record is written as one line, flushed and fsynced. On open, a torn last
+line (a writer killed mid-write) is cut off, every remaining record is validated (ids, seed,
+cash continuity) and the portfolio is rebuilt from the last record, including each holding's
+``sellable`` count; `Portfolio.roll_to` then unlocks T+1 shares on the next trading day. A
+file without a valid seed or with a damaged record raises `CorruptRecordError`; the ledger
+never resets silently. A file that is empty (e.g. killed while writing the seed) gets a seed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from agent_engine.broker import Fill, Portfolio
+from agent_engine.rules import q2, to_decimal
+from data_flow.clock import SHANGHAI, decision_time_text, now_iso
+from data_flow.errors import CorruptRecordError
+from data_flow.fsio import JsonlAppender, read_jsonl, repair_torn_tail
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+
+class LedgerAction(StrEnum):
+    SEED = "seed"
+    BUY = "BUY"
+    SELL = "SELL"
+    NO_TRADE = "no_trade"
+
+
+class NoTradeCode(StrEnum):
+    HOLD = "hold"
+    LLM_ERROR = "llm_error"
+    ALL_REJECTED = "all_rejected"
+    DATA_UNAVAILABLE = "data_unavailable"
+
+
+FEE_KEYS = ("commission", "stamp_duty", "transfer_fee")
+TRADE_ACTIONS = frozenset({LedgerAction.BUY.value, LedgerAction.SELL.value})
+
+
+def ledger_path(data_root: Path, signature: str) -> Path:
+    return data_root / "agent_data" / signature / "position" / "position.jsonl"
+
+
+def window_id_of(moment: datetime) -> str:
+    """'YYYY-MM-DDTHH:MM' of an aware decision time, in Beijing time."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRef:
+    """The decision window a record belongs to.
+
+    `Ledger.append_*` accept this, or any object with ``window_id``, ``moment`` (aware) and
+    ``decision_index`` attributes (such as ``loop.WindowContext``).
+    """
+
+    window_id: str
+    decision_time: datetime  # aware
+    decision_count: int  # 1-based index of the window within its day
+
+    @classmethod
+    def at(cls, moment: datetime, decision_count: int) -> WindowRef:
+        if moment.tzinfo is None:
+            raise ValueError("decision time must be timezone-aware")
+        return cls(window_id_of(moment), moment, decision_count)
+
+    @property
+    def day(self) -> date:
+        return self.decision_time.astimezone(SHANGHAI).date()
+
+
+def _as_window(window: Any) -> WindowRef:
+    if isinstance(window, WindowRef):
+        return window
+    moment = getattr(window, "moment", None)
+    index = getattr(window, "decision_index", None)
+    window_id = getattr(window, "window_id", None)
+    if isinstance(moment, datetime) and isinstance(index, int) and isinstance(window_id, str):
+        if moment.tzinfo is None:
+            raise ValueError("decision time must be timezone-aware")
+        return WindowRef(window_id, moment, index)
+    raise TypeError(
+        "window must be a WindowRef or have window_id, moment and decision_index attributes"
+    )
+
+
+def trade_action(fill: Fill) -> dict[str, Any]:
+    """The ``this_action`` of a fill's record (also logged as the decision log's ``trade``)."""
+    return {
+        "action": fill.side.value,
+        "symbol": fill.symbol,
+        "amount": fill.quantity,
+        "price": float(fill.price),
+        "notional": float(fill.notional),
+        "commission": float(fill.commission),
+        "stamp_duty": float(fill.stamp_duty),
+        "transfer_fee": float(fill.transfer_fee),
+    }
+
+
+def _money(value: Any, where: str) -> Decimal:
+    d = to_decimal(value)
+    if d is None:
+        raise CorruptRecordError(f"{where}: {value!r} is not a number")
+    return d
+
+
+def _action_cash_delta(action: dict[str, Any], where: str) -> Decimal:
+    notional = _money(action.get("notional"), f"{where} notional")
+    fees = sum(
+        (
+            _money(action.get(k), f"{where} {k}")
+            for k in ("commission", "stamp_duty", "transfer_fee")
+        ),
+        Decimal("0"),
+    )
+    if action.get("action") == LedgerAction.BUY:
+        return -(notional + fees)
+    return notional - fees
+
+
+def validate_records(records: list[dict[str, Any]], path: Path) -> None:
+    """Raise CorruptRecordError unless `records` is a well-formed ledger (see module doc)."""
+    if not records:
+        raise CorruptRecordError(f"{path}: no records")
+    previous_cash: Decimal | None = None
+    for index, rec in enumerate(records):
+        where = f"{path}: record {index}"
+        if rec.get("id") != index or isinstance(rec.get("id"), bool):
+            raise CorruptRecordError(f"{where} has id {rec.get('id')!r}, expected {index}")
+        version = rec.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise CorruptRecordError(f"{where} has unsupported schema_version {version!r}")
+        action = rec.get("this_action")
+        positions = rec.get("positions")
+        if not isinstance(action, dict) or not isinstance(positions, dict):
+            raise CorruptRecordError(f"{where} lacks this_action/positions objects")
+        kind = action.get("action")
+        if (index == 0) != (kind == LedgerAction.SEED):
+            expected = "the seed" if index == 0 else "not a seed"
+            raise CorruptRecordError(f"{where} has action {kind!r}; it must be {expected}")
+        if kind not in {a.value for a in LedgerAction}:
+            raise CorruptRecordError(f"{where} has unknown action {kind!r}")
+        try:
+            date.fromisoformat(rec.get("date", ""))
+        except (TypeError, ValueError):
+            raise CorruptRecordError(f"{where} has invalid date {rec.get('date')!r}") from None
+        cash = _money(positions.get("CASH"), f"{where} positions.CASH")
+        if previous_cash is not None:
+            delta = _action_cash_delta(action, where) if kind in TRADE_ACTIONS else Decimal("0")
+            if q2(previous_cash + delta) != q2(cash):
+                raise CorruptRecordError(
+                    f"{where}: CASH {cash} does not follow from the previous {previous_cash} "
+                    f"and this action ({delta:+})"
+                )
+        previous_cash = cash
+
+
+def load_records(path: Path) -> list[dict[str, Any]]:
+    """Validated records of an existing ledger (a torn last line is ignored, not repaired)."""
+    records = read_jsonl(path, strict=True)
+    validate_records(records, path)
+    return records
+
+
+class Ledger:
+    """Writer and in-memory index of one agent's position.jsonl.
+
+    ``ledger.portfolio`` is the portfolio rebuilt from the file (or fresh from the seed);
+    the runner passes it to the loop, which mutates it with ``portfolio.apply(fill)`` and then
+    calls `append_trade` with it.
+    """
+
+    def __init__(self, path: Path, initial_cash: Decimal | int | str, init_date: date) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        repair_torn_tail(self.path)
+        records = read_jsonl(self.path, strict=True) if self.path.exists() else []
+        self._appender = JsonlAppender(self.path)
+        try:
+            if records:
+                validate_records(records, self.path)
+                self._check_seed_matches(records[0], Decimal(str(initial_cash)), init_date)
+            elif self.path.stat().st_size > 0:
+                raise CorruptRecordError(f"{self.path}: no readable records (no seed)")
+            else:
+                seed = self._seed_record(Decimal(str(initial_cash)), init_date)
+                self._appender.append(seed)
+                records = [seed]
+        except BaseException:
+            self._appender.close()
+            raise
+        self._records: list[dict[str, Any]] = records
+        last = records[-1]
+        day = None if last["id"] == 0 else date.fromisoformat(last["date"])
+        try:
+            self.portfolio = Portfolio.from_record(last["positions"], day)
+        except ValueError as err:
+            self._appender.close()
+            raise CorruptRecordError(f"{self.path}: last record: {err}") from None
+        self._cash = self.portfolio.cash
+
+    # --- reading -------------------------------------------------------------------------
+    @property
+    def next_id(self) -> int:
+        return len(self._records)
+
+    def records(self) -> list[dict[str, Any]]:
+        return list(self._records)
+
+    def last_record(self) -> dict[str, Any]:
+        return self._records[-1]
+
+    def windows_with_records(self) -> set[str]:
+        """Window ids with at least one record: complete windows, skipped on resume."""
+        return {r["window_id"] for r in self._records if r.get("window_id")}
+
+    def last_window_id(self) -> str | None:
+        for rec in reversed(self._records):
+            if rec.get("window_id"):
+                return str(rec["window_id"])
+        return None
+
+    def trades(self) -> list[dict[str, Any]]:
+        """Records of fills (BUY/SELL), oldest first."""
+        return [r for r in self._records if r["this_action"].get("action") in TRADE_ACTIONS]
+
+    def trade_count(self) -> int:
+        return len(self.trades())
+
+    def fees_paid(self) -> Decimal:
+        return sum(
+            (_money(r["this_action"][k], k) for r in self.trades() for k in FEE_KEYS),
+            Decimal("0"),
+        )
+
+    # --- writing -------------------------------------------------------------------------
+    def append_trade(
+        self, window: Any, fill: Fill, portfolio: Portfolio, snapshot_hash: str | None
+    ) -> dict[str, Any]:
+        """Record a fill. `portfolio` must already include it (call ``portfolio.apply(fill)``
+        first); a portfolio whose cash does not follow from the last record raises ValueError."""
+        ref = _as_window(window)
+        if fill.trade_date != ref.day:
+            raise ValueError(f"fill dated {fill.trade_date} recorded in window {ref.window_id}")
+        expected = q2(self._cash + fill.cash_delta)
+        if portfolio.cash != expected:
+            raise ValueError(
+                f"portfolio cash {portfolio.cash} != {expected} (last recorded {self._cash} "
+                f"{fill.cash_delta:+}): apply the fill to the portfolio before append_trade"
+            )
+        return self._append(ref, trade_action(fill), portfolio, snapshot_hash)
+
+    def append_no_trade(
+        self,
+        window: Any,
+        reason_code: NoTradeCode | str,
+        reason: str,
+        portfolio: Portfolio,
+        snapshot_hash: str | None,
+    ) -> dict[str, Any]:
+        """Record a window that ended without a fill. `reason_code` must be a `NoTradeCode`."""
+        ref = _as_window(window)
+        code = NoTradeCode(reason_code)
+        if portfolio.cash != self._cash:
+            raise ValueError(
+                f"portfolio cash {portfolio.cash} != last recorded {self._cash}: "
+                "a fill was applied without append_trade"
+            )
+        action = {
+            "action": LedgerAction.NO_TRADE.value,
+            "reason": reason,
+            "reason_code": code.value,
+        }
+        return self._append(ref, action, portfolio, snapshot_hash)
+
+    def close(self) -> None:
+        self._appender.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals -----------------------------------------------------------------------
+    def _append(
+        self,
+        ref: WindowRef,
+        action: dict[str, Any],
+        portfolio: Portfolio,
+        snapshot_hash: str | None,
+    ) -> dict[str, Any]:
+        record = {
+            "id": self.next_id,
+            "date": ref.day.isoformat(),
+            "decision_time": decision_time_text(ref.decision_time),
+            "decision_count": ref.decision_count,
+            "window_id": ref.window_id,
+            "positions": portfolio.to_record(),
+            "this_action": action,
+            "snapshot_hash": snapshot_hash,
+            "schema_version": SCHEMA_VERSION,
+            "ts_recorded": now_iso(),
+        }
+        self._appender.append(record)
+        self._records.append(record)
+        self._cash = portfolio.cash
+        return record
+
+    @staticmethod
+    def _seed_record(initial_cash: Decimal, init_date: date) -> dict[str, Any]:
+        return {
+            "id": 0,
+            "date": init_date.isoformat(),
+            "decision_time": None,
+            "decision_count": 0,
+            "window_id": None,
+            "positions": {"CASH": float(q2(initial_cash))},
+            "this_action": {"action": LedgerAction.SEED.value},
+            "schema_version": SCHEMA_VERSION,
+            "ts_recorded": now_iso(),
+        }
+
+    def _check_seed_matches(self, seed: dict[str, Any], cash: Decimal, init_date: date) -> None:
+        seed_cash = _money(seed["positions"].get("CASH"), "seed CASH")
+        if q2(seed_cash) != q2(cash) or seed.get("date") != init_date.isoformat():
+            log.warning(
+                "%s was seeded with %s on %s; config now says %s on %s — keeping the file",
+                self.path,
+                seed_cash,
+                seed.get("date"),
+                cash,
+                init_date,
+            )

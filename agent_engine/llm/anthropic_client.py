@@ -1,0 +1,229 @@
+"""Anthropic Messages API adapter (`tool_use` / `tool_result` blocks).
+
+anthropic 2.12's `messages.create` has no `temperature` argument: temperature, top_p, top_k
+and any other unknown parameter go through `extra_body`. The key is sent by the SDK as
+`Authorization: Bearer`; it is also sent as `x-api-key` (default_headers) for endpoints that
+need that header. Only `factory.make_client` imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import anthropic
+
+from agent_engine.errors import (
+    KIND_BAD_RESPONSE,
+    KIND_CONNECTION,
+    KIND_TIMEOUT,
+    LLMBadResponseError,
+    LLMError,
+    LLMTransientError,
+    error_from_status,
+    parse_retry_after,
+)
+from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
+
+DEFAULT_MAX_TOKENS = 4096
+KNOWN_PARAMETERS = frozenset(
+    {"max_tokens", "stop_sequences", "metadata", "thinking", "tool_choice", "service_tier"}
+)
+RESERVED_PARAMETERS = frozenset({"model", "messages", "tools", "system", "stream", "timeout"})
+
+
+def split_parameters(parameters: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    known: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in parameters.items():
+        if key in RESERVED_PARAMETERS:
+            continue
+        if key in KNOWN_PARAMETERS:
+            known[key] = value
+        else:
+            extra[key] = value
+    known.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+    return known, extra
+
+
+def _input_dict(arguments: str) -> dict[str, Any]:
+    try:
+        value = json.loads(arguments) if arguments else {}
+    except (json.JSONDecodeError, TypeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def to_wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """Anthropic turns; consecutive tool results become one user turn of tool_result blocks."""
+    wire: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "user":
+            wire.append({"role": "user", "content": m.content})
+        elif m.role == "assistant":
+            blocks: list[dict[str, Any]] = []
+            if m.content:
+                blocks.append({"type": "text", "text": m.content})
+            blocks.extend(
+                {
+                    "type": "tool_use",
+                    "id": tc.id,
+                    "name": tc.name,
+                    "input": _input_dict(tc.arguments),
+                }
+                for tc in m.tool_calls
+            )
+            if not blocks:
+                blocks.append({"type": "text", "text": "(no answer)"})
+            wire.append({"role": "assistant", "content": blocks})
+        else:
+            block = {
+                "type": "tool_result",
+                "tool_use_id": m.tool_call_id,
+                "content": m.content,
+                "is_error": m.is_error,
+            }
+            last = wire[-1] if wire else None
+            if (
+                last is not None
+                and last["role"] == "user"
+                and isinstance(last["content"], list)
+                and all(b.get("type") == "tool_result" for b in last["content"])
+            ):
+                last["content"].append(block)
+            else:
+                wire.append({"role": "user", "content": [block]})
+    return wire
+
+
+def to_wire_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
+    return [
+        {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
+    ]
+
+
+def _get(obj: Any, name: str) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _int(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def parse_message(message: Any, fallback_model: str, latency_ms: float) -> LLMResponse:
+    content = _get(message, "content")
+    if not isinstance(content, list):
+        raise LLMBadResponseError(
+            KIND_BAD_RESPONSE, f"response has no content blocks: {str(message)[:500]}"
+        )
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for i, block in enumerate(content):
+        kind = _get(block, "type")
+        if kind == "text":
+            texts.append(str(_get(block, "text") or ""))
+        elif kind == "tool_use":
+            raw_input = _get(block, "input")
+            if isinstance(raw_input, str):
+                arguments = raw_input
+            else:
+                try:
+                    arguments = json.dumps(raw_input, ensure_ascii=False)
+                except (TypeError, ValueError):
+                    arguments = str(raw_input)
+            calls.append(
+                ToolCall(
+                    id=str(_get(block, "id") or f"toolu_{i + 1}"),
+                    name=str(_get(block, "name") or ""),
+                    arguments=arguments,
+                )
+            )
+    usage = _get(message, "usage")
+    return LLMResponse(
+        text="".join(texts),
+        tool_calls=calls,
+        finish_reason=_get(message, "stop_reason"),
+        usage=Usage(
+            prompt_tokens=_int(_get(usage, "input_tokens")),
+            completion_tokens=_int(_get(usage, "output_tokens")),
+        ),
+        model=str(_get(message, "model") or fallback_model),
+        response_id=_get(message, "id"),
+        latency_ms=latency_ms,
+        retries=0,
+    )
+
+
+def classify_anthropic_error(err: Exception) -> LLMError:
+    if isinstance(err, anthropic.APITimeoutError):
+        return LLMTransientError(KIND_TIMEOUT, f"request timed out: {err}")
+    if isinstance(err, anthropic.APIConnectionError):
+        return LLMTransientError(KIND_CONNECTION, f"connection error: {err}")
+    if isinstance(err, anthropic.APIStatusError):
+        headers = getattr(err.response, "headers", {}) or {}
+        return error_from_status(
+            err.status_code,
+            f"HTTP {err.status_code}: {err.message}",
+            retry_after=parse_retry_after(headers.get("retry-after")),
+        )
+    return LLMBadResponseError(KIND_BAD_RESPONSE, f"{type(err).__name__}: {err}")
+
+
+class AnthropicMessagesClient:
+    """LLMClient over `client.messages.create` with tools."""
+
+    provider = "anthropic"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str,
+        base_url: str | None,
+        timeout: float,
+        parameters: Mapping[str, Any] | None = None,
+        sdk_client: anthropic.Anthropic | None = None,
+    ) -> None:
+        self.model = model
+        self.timeout = timeout
+        self._known, self._extra = split_parameters(parameters or {})
+        self._client = sdk_client or anthropic.Anthropic(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=0,
+            default_headers={"x-api-key": api_key},
+        )
+
+    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+        kwargs: dict[str, Any] = dict(self._known)
+        if tools:
+            kwargs["tools"] = to_wire_tools(tools)
+        if self._extra:
+            kwargs["extra_body"] = dict(self._extra)
+        started = time.perf_counter()
+        try:
+            message = self._client.messages.create(
+                model=self.model, system=system, messages=to_wire_messages(messages), **kwargs
+            )
+        except Exception as err:  # every SDK failure becomes a classified LLMError
+            raise classify_anthropic_error(err) from err
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        try:
+            return parse_message(message, self.model, latency_ms)
+        except LLMError:
+            raise
+        except Exception as err:
+            raise LLMBadResponseError(
+                KIND_BAD_RESPONSE, f"cannot parse response: {type(err).__name__}: {err}"
+            ) from err
+
+    def close(self) -> None:
+        self._client.close()

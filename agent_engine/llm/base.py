@@ -1,0 +1,96 @@
+"""Provider-neutral types of the LLM layer.
+
+The loop keeps the conversation as a list of `Message`s; each client converts them to its
+wire format (OpenAI Chat Completions, Anthropic Messages) and back into an `LLMResponse`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # raw JSON text as sent by the model (may be invalid JSON)
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class LLMResponse:
+    text: str
+    tool_calls: list[ToolCall]
+    finish_reason: str | None
+    usage: Usage
+    model: str
+    response_id: str | None
+    latency_ms: float
+    retries: int
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A function tool: `parameters` is a JSON schema object."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+Role = Literal["user", "assistant", "tool"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One conversation turn.
+
+    - `user`: `content` is the text.
+    - `assistant`: `content` is the text (may be ""), `tool_calls` what the model asked for.
+    - `tool`: the result of one tool call: `tool_call_id`, `name`, `content`, `is_error`.
+    """
+
+    role: Role
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = field(default=())
+    tool_call_id: str | None = None
+    name: str | None = None
+    is_error: bool = False
+
+    @staticmethod
+    def user(text: str) -> Message:
+        return Message(role="user", content=text)
+
+    @staticmethod
+    def assistant(text: str, tool_calls: list[ToolCall] | tuple[ToolCall, ...] = ()) -> Message:
+        return Message(role="assistant", content=text, tool_calls=tuple(tool_calls))
+
+    @staticmethod
+    def tool(tool_call_id: str, name: str, content: str, *, is_error: bool = False) -> Message:
+        return Message(
+            role="tool", content=content, tool_call_id=tool_call_id, name=name, is_error=is_error
+        )
+
+
+@runtime_checkable
+class LLMClient(Protocol):
+    """Anything that answers a conversation with text and/or tool calls.
+
+    `complete` makes ONE attempt (no retries of its own) and raises `agent_engine.errors.
+    LLMError` subclasses on failure; the loop retries transient errors (llm/retry.py).
+    Clients may also define `begin_window(ctx)`, which the loop calls at the start of each
+    window (baseline strategies use it to read the snapshot and the portfolio).
+    """
+
+    provider: str
+    model: str
+
+    def complete(
+        self, system: str, messages: list[Message], tools: list[ToolSpec]
+    ) -> LLMResponse: ...

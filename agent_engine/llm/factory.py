@@ -1,0 +1,51 @@
+"""Build the LLMClient of one agent, importing only the SDK its provider needs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from settings.config import AgentConfig, ConfigError, ModelConfig
+
+if TYPE_CHECKING:
+    from agent_engine.llm.base import LLMClient
+
+
+def call_timeout(model: ModelConfig, agent: AgentConfig) -> float:
+    """Per-call timeout: the model's `timeout_seconds`, else the agent config's."""
+    return float(model.timeout_seconds or agent.timeout_seconds)
+
+
+def make_client(model: ModelConfig, agent: AgentConfig) -> LLMClient:
+    """LLMClient for `model`. Raises ConfigError when the provider's API key is not set.
+
+    `openai` imports only openai, `anthropic` only anthropic, `baseline` neither (nor pandas).
+    """
+    if model.provider == "baseline":
+        from agent_engine.baselines import make_baseline
+
+        return make_baseline(model)
+    api_key = model.api_key()
+    if api_key is None:
+        raise ConfigError(f"{model.signature}: {model.api_key_env} not set")
+    timeout = call_timeout(model, agent)
+    if model.provider == "openai":
+        from agent_engine.llm.openai_client import OpenAIChatClient
+
+        return OpenAIChatClient(
+            model.basemodel,
+            api_key=api_key,
+            base_url=model.base_url,
+            timeout=timeout,
+            parameters=model.parameters,
+        )
+    if model.provider == "anthropic":
+        from agent_engine.llm.anthropic_client import AnthropicMessagesClient
+
+        return AnthropicMessagesClient(
+            model.basemodel,
+            api_key=api_key,
+            base_url=model.base_url,
+            timeout=timeout,
+            parameters=model.parameters,
+        )
+    raise ConfigError(f"{model.signature}: unknown provider '{model.provider}'")

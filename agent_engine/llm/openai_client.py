@@ -1,0 +1,228 @@
+"""OpenAI Chat Completions adapter (any OpenAI-compatible endpoint through `base_url`).
+
+Imports `openai` at module import: only `factory.make_client` imports this module, and only
+for agents whose provider is `openai`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import openai
+
+from agent_engine.errors import (
+    KIND_BAD_RESPONSE,
+    KIND_CONNECTION,
+    KIND_TIMEOUT,
+    LLMBadResponseError,
+    LLMError,
+    LLMTransientError,
+    error_from_status,
+    parse_retry_after,
+)
+from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
+
+log = logging.getLogger(__name__)
+
+# Parameters the SDK's `create` accepts by name; anything else goes through `extra_body`.
+KNOWN_PARAMETERS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "seed",
+        "stop",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "reasoning_effort",
+        "parallel_tool_calls",
+        "tool_choice",
+        "response_format",
+        "service_tier",
+        "user",
+        "verbosity",
+        "metadata",
+        "store",
+        "n",
+    }
+)
+# Keys the loop owns; a config cannot override them.
+RESERVED_PARAMETERS = frozenset({"model", "messages", "tools", "stream", "functions", "timeout"})
+
+
+def split_parameters(parameters: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(known keyword arguments, extra_body) from a model's `parameters`."""
+    known: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in parameters.items():
+        if key in RESERVED_PARAMETERS:
+            log.warning("ignoring reserved parameter %r in model parameters", key)
+        elif key in KNOWN_PARAMETERS:
+            known[key] = value
+        else:
+            extra[key] = value
+    return known, extra
+
+
+def to_wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
+    wire: list[dict[str, Any]] = [{"role": "system", "content": system}]
+    for m in messages:
+        if m.role == "user":
+            wire.append({"role": "user", "content": m.content})
+        elif m.role == "assistant":
+            item: dict[str, Any] = {"role": "assistant", "content": m.content}
+            if m.tool_calls:
+                item["content"] = m.content or None
+                item["tool_calls"] = [
+                    {
+                        "id": tc.id,
+                        "type": "function",
+                        "function": {"name": tc.name, "arguments": tc.arguments},
+                    }
+                    for tc in m.tool_calls
+                ]
+            wire.append(item)
+        else:
+            wire.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
+    return wire
+
+
+def to_wire_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+        }
+        for t in tools
+    ]
+
+
+def _raw_arguments(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _int(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def parse_completion(completion: Any, fallback_model: str, latency_ms: float) -> LLMResponse:
+    """Turn a ChatCompletion (possibly from a sloppy compatible server) into an LLMResponse."""
+    choices = getattr(completion, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise LLMBadResponseError(
+            KIND_BAD_RESPONSE, f"response has no choices: {str(completion)[:500]}"
+        )
+    choice = choices[0]
+    message = getattr(choice, "message", None)
+    if message is None:
+        raise LLMBadResponseError(KIND_BAD_RESPONSE, "response choice has no message")
+    content = getattr(message, "content", None)
+    if isinstance(content, list):  # some compatible servers return content parts
+        content = "".join(
+            str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content
+        )
+    text = content if isinstance(content, str) else ("" if content is None else str(content))
+    calls: list[ToolCall] = []
+    for i, tc in enumerate(getattr(message, "tool_calls", None) or []):
+        function = getattr(tc, "function", None)
+        name = getattr(function, "name", None) if function is not None else None
+        arguments = getattr(function, "arguments", None) if function is not None else None
+        call_id = getattr(tc, "id", None) or f"call_{i + 1}"
+        calls.append(
+            ToolCall(id=str(call_id), name=str(name or ""), arguments=_raw_arguments(arguments))
+        )
+    usage = getattr(completion, "usage", None)
+    return LLMResponse(
+        text=text,
+        tool_calls=calls,
+        finish_reason=getattr(choice, "finish_reason", None),
+        usage=Usage(
+            prompt_tokens=_int(getattr(usage, "prompt_tokens", 0)),
+            completion_tokens=_int(getattr(usage, "completion_tokens", 0)),
+        ),
+        model=str(getattr(completion, "model", None) or fallback_model),
+        response_id=getattr(completion, "id", None),
+        latency_ms=latency_ms,
+        retries=0,
+    )
+
+
+def classify_openai_error(err: Exception) -> LLMError:
+    """Map an exception raised by the openai SDK to our error classes."""
+    if isinstance(err, openai.APITimeoutError):
+        return LLMTransientError(KIND_TIMEOUT, f"request timed out: {err}")
+    if isinstance(err, openai.APIConnectionError):
+        return LLMTransientError(KIND_CONNECTION, f"connection error: {err}")
+    if isinstance(err, openai.APIStatusError):
+        headers = getattr(err.response, "headers", {}) or {}
+        return error_from_status(
+            err.status_code,
+            f"HTTP {err.status_code}: {err.message}",
+            retry_after=parse_retry_after(headers.get("retry-after")),
+        )
+    return LLMBadResponseError(KIND_BAD_RESPONSE, f"{type(err).__name__}: {err}")
+
+
+class OpenAIChatClient:
+    """LLMClient over `client.chat.completions.create` with function tools."""
+
+    provider = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str,
+        base_url: str | None,
+        timeout: float,
+        parameters: Mapping[str, Any] | None = None,
+        sdk_client: openai.OpenAI | None = None,
+    ) -> None:
+        self.model = model
+        self.timeout = timeout
+        self._known, self._extra = split_parameters(parameters or {})
+        self._client = sdk_client or openai.OpenAI(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+        )
+
+    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+        kwargs: dict[str, Any] = dict(self._known)
+        if tools:
+            kwargs["tools"] = to_wire_tools(tools)
+        if self._extra:
+            kwargs["extra_body"] = dict(self._extra)
+        started = time.perf_counter()
+        try:
+            completion = self._client.chat.completions.create(
+                model=self.model, messages=to_wire_messages(system, messages), **kwargs
+            )
+        except Exception as err:  # every SDK failure becomes a classified LLMError
+            raise classify_openai_error(err) from err
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        try:
+            return parse_completion(completion, self.model, latency_ms)
+        except LLMError:
+            raise
+        except Exception as err:  # a body of an unexpected shape must not crash the agent
+            raise LLMBadResponseError(
+                KIND_BAD_RESPONSE, f"cannot parse response: {type(err).__name__}: {err}"
+            ) from err
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,373 @@
+"""One decision window of one agent: prompt → model ⇄ tools → ledger records + decision log.
+
+`run_window(ctx, client)`:
+1. writes `window_start` and `prompt` events;
+2. calls the model with the tools; runs its tool calls in order, feeding each result back;
+   stops when the model answers without tool calls or after `agent_config.max_steps` model
+   calls (tool calls of the last allowed call are still executed);
+3. transient LLM errors are retried with backoff (llm/retry.py); a call that still fails ends
+   the window with an `llm_error` (trades already filled in the window stand);
+4. writes one ledger record per fill (as it happens) and, when nothing filled, one `no_trade`
+   record with reason_code `hold`, `llm_error` or `all_rejected`;
+5. writes `window_end` with the counts.
+
+It never raises for LLM or tool problems; it raises only for bugs or disk errors (and re-raises
+KeyboardInterrupt / SystemExit / the runner's stop signal after writing `window_end` with
+outcome `interrupted`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agent_engine.broker import Broker, Fill, Portfolio, quotes_from_snapshot
+from agent_engine.decision_log import DecisionLog, redact
+from agent_engine.errors import KIND_CLIENT_ERROR, LLMError
+from agent_engine.ledger import Ledger
+from agent_engine.llm.base import LLMClient, LLMResponse, Message, ToolCall
+from agent_engine.llm.retry import RetryPolicy, call_with_retries
+from agent_engine.prompt import PROMPT_TEMPLATE_HASH, build_prompt
+from agent_engine.tools import (
+    ERROR_REJECTED_ORDER,
+    INVALID_CALL_KINDS,
+    TOOL_NAMES,
+    TOOL_SPECS,
+    ToolBox,
+)
+from data_flow.clock import decision_time_text
+from settings.config import ArenaConfig, ModelConfig
+
+log = logging.getLogger(__name__)
+
+OUTCOME_TRADED = "traded"
+OUTCOME_NO_TRADE = "no_trade"
+OUTCOME_LLM_ERROR = "llm_error"
+OUTCOME_INTERRUPTED = "interrupted"
+
+
+@dataclass
+class WindowContext:
+    config: ArenaConfig
+    model: ModelConfig
+    moment: datetime  # aware
+    window_id: str  # "2025-11-03T10:30"
+    decision_index: int  # 1-based
+    decisions_per_day: int
+    snapshot: dict[str, Any]
+    snapshot_path: Path
+    snapshot_hash: str
+    portfolio: Portfolio
+    ledger: Ledger
+    broker: Broker
+    log_path: Path
+    attempt: int = 1
+
+
+@dataclass
+class WindowOutcome:
+    outcome: str
+    trades: int
+    rejected_orders: int
+    invalid_tool_calls: int
+    llm_errors: int
+    model_calls: int
+    tokens_in: int
+    tokens_out: int
+    latency_ms_total: float
+
+
+@dataclass
+class _Tally:
+    trades: int = 0
+    rejected_orders: int = 0
+    invalid_tool_calls: int = 0
+    llm_errors: int = 0
+    model_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms_total: float = 0.0
+    final_text: str = ""
+    llm_error: LLMError | None = None
+    rejection_reasons: list[str] | None = None
+
+    def outcome(self) -> WindowOutcome:
+        if self.trades:
+            kind = OUTCOME_TRADED
+        elif self.llm_error is not None:
+            kind = OUTCOME_LLM_ERROR
+        else:
+            kind = OUTCOME_NO_TRADE
+        return WindowOutcome(
+            outcome=kind,
+            trades=self.trades,
+            rejected_orders=self.rejected_orders,
+            invalid_tool_calls=self.invalid_tool_calls,
+            llm_errors=self.llm_errors,
+            model_calls=self.model_calls,
+            tokens_in=self.tokens_in,
+            tokens_out=self.tokens_out,
+            latency_ms_total=round(self.latency_ms_total, 3),
+        )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _tool_calls_record(calls: list[ToolCall]) -> list[dict[str, str]]:
+    return [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+
+
+def run_window(
+    ctx: WindowContext,
+    client: LLMClient,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+) -> WindowOutcome:
+    """Run the window; see the module docstring. Returns the counts written to `window_end`."""
+    started = time.perf_counter()
+    quotes = quotes_from_snapshot(ctx.snapshot)
+    secrets = (ctx.model.api_key(),) if ctx.model.provider != "baseline" else ()
+    tally = _Tally(rejection_reasons=[])
+    dlog = DecisionLog(ctx.log_path, secrets=secrets)
+    try:
+        dlog.event(
+            "window_start",
+            signature=ctx.model.signature,
+            provider=getattr(client, "provider", ctx.model.provider),
+            model=getattr(client, "model", ctx.model.basemodel),
+            window_id=ctx.window_id,
+            decision_time=decision_time_text(ctx.moment),
+            decision_index=ctx.decision_index,
+            decisions_per_day=ctx.decisions_per_day,
+            snapshot_path=_relative(ctx.snapshot_path, ctx.config.data_root()),
+            snapshot_hash=ctx.snapshot_hash,
+            attempt=ctx.attempt,
+        )
+        _converse(ctx, client, quotes, dlog, tally, sleep, rng or random.Random())
+        result = tally.outcome()
+        if not tally.trades:
+            code, reason = _no_trade_reason(tally, dlog.secrets)
+            ctx.ledger.append_no_trade(ctx, code, reason, ctx.portfolio, ctx.snapshot_hash)
+        _window_end(dlog, ctx, quotes, tally, result.outcome, started)
+        return result
+    except BaseException as exc:
+        try:
+            tally.final_text = f"{type(exc).__name__}: {exc}"
+            _window_end(dlog, ctx, quotes, tally, OUTCOME_INTERRUPTED, started)
+        except Exception:  # the original error matters more
+            log.exception("could not write window_end after %s", type(exc).__name__)
+        raise
+    finally:
+        dlog.close()
+
+
+def _converse(
+    ctx: WindowContext,
+    client: LLMClient,
+    quotes: dict[str, Any],
+    dlog: DecisionLog,
+    tally: _Tally,
+    sleep: Callable[[float], None],
+    rng: random.Random,
+) -> None:
+    agent = ctx.config.agent_config
+    begin = getattr(client, "begin_window", None)
+    if callable(begin):
+        try:
+            begin(ctx)
+        except Exception as err:  # a strategy bug must not kill the run
+            log.exception("begin_window failed for %s", ctx.model.signature)
+            _record_failure(
+                ctx, client, dlog, tally, 1, LLMError(KIND_CLIENT_ERROR, repr(err)), 0.0
+            )
+            return
+    prompt = build_prompt(ctx, quotes)
+    dlog.event(
+        "prompt",
+        system=prompt.system,
+        user=prompt.user,
+        tools=list(TOOL_NAMES),
+        prompt_template_hash=PROMPT_TEMPLATE_HASH,
+    )
+
+    def record_fill(fill: Fill) -> dict[str, Any]:
+        ctx.portfolio.apply(fill)
+        record = ctx.ledger.append_trade(ctx, fill, ctx.portfolio, ctx.snapshot_hash)
+        return dict(record["this_action"])
+
+    toolbox = ToolBox(
+        snapshot=ctx.snapshot,
+        portfolio=ctx.portfolio,
+        broker=ctx.broker,
+        universe=ctx.config.symbols,
+        moment=ctx.moment,
+        quotes=quotes,
+        position_cap=ctx.config.risk_management.single_stock_max_position,
+        news_lookback_hours=ctx.config.data_config.news_lookback_hours,
+        record_fill=record_fill,
+    )
+    policy = RetryPolicy(
+        max_retries=agent.max_retries, base_delay=agent.base_delay, max_delay=agent.max_delay
+    )
+    messages: list[Message] = [Message.user(prompt.user)]
+    for step in range(1, agent.max_steps + 1):
+        call_started = time.perf_counter()
+        try:
+            response = call_with_retries(
+                lambda: _complete(client, prompt.system, messages),
+                policy,
+                sleep=sleep,
+                rng=rng,
+            )
+        except LLMError as err:
+            elapsed = (time.perf_counter() - call_started) * 1000.0
+            _record_failure(ctx, client, dlog, tally, step, err, elapsed)
+            return
+        _record_call(dlog, tally, step, response)
+        messages.append(Message.assistant(response.text, response.tool_calls))
+        if not response.tool_calls:
+            return
+        for call in response.tool_calls:
+            outcome = toolbox.run(call)
+            if outcome.error_kind in INVALID_CALL_KINDS:
+                tally.invalid_tool_calls += 1
+            elif outcome.error_kind == ERROR_REJECTED_ORDER:
+                tally.rejected_orders += 1
+                if outcome.rejection and tally.rejection_reasons is not None:
+                    tally.rejection_reasons.append(str(outcome.rejection.get("reason")))
+            if outcome.fill is not None:
+                tally.trades += 1
+            dlog.event(
+                "tool_result",
+                step=step,
+                tool_call_id=call.id,
+                name=call.name,
+                arguments=call.arguments,
+                ok=outcome.ok,
+                error_kind=outcome.error_kind,
+                result=outcome.result,
+                trade=outcome.trade,
+                rejection=outcome.rejection,
+            )
+            messages.append(
+                Message.tool(call.id, call.name, outcome.result, is_error=not outcome.ok)
+            )
+    log.info("%s %s: max_steps reached", ctx.model.signature, ctx.window_id)
+
+
+def _complete(client: LLMClient, system: str, messages: list[Message]) -> LLMResponse:
+    try:
+        return client.complete(system, list(messages), list(TOOL_SPECS))
+    except LLMError:
+        raise
+    except Exception as err:  # a client bug or an unexpected SDK failure: not retried
+        log.exception("LLM client raised an unexpected error")
+        raise LLMError(KIND_CLIENT_ERROR, f"{type(err).__name__}: {err}") from err
+
+
+def _record_call(dlog: DecisionLog, tally: _Tally, step: int, response: LLMResponse) -> None:
+    tally.model_calls += 1
+    tally.tokens_in += response.usage.prompt_tokens
+    tally.tokens_out += response.usage.completion_tokens
+    tally.latency_ms_total += response.latency_ms
+    tally.final_text = response.text
+    dlog.event(
+        "model_call",
+        step=step,
+        model=response.model,
+        response_id=response.response_id,
+        text=response.text,
+        tool_calls=_tool_calls_record(response.tool_calls),
+        finish_reason=response.finish_reason,
+        usage={
+            "prompt_tokens": response.usage.prompt_tokens,
+            "completion_tokens": response.usage.completion_tokens,
+        },
+        latency_ms=round(response.latency_ms, 3),
+        retries=response.retries,
+        error=None,
+    )
+
+
+def _record_failure(
+    ctx: WindowContext,
+    client: LLMClient,
+    dlog: DecisionLog,
+    tally: _Tally,
+    step: int,
+    err: LLMError,
+    elapsed_ms: float,
+) -> None:
+    tally.model_calls += 1
+    tally.llm_errors += 1
+    tally.llm_error = err
+    tally.latency_ms_total += elapsed_ms
+    log.warning(
+        "%s %s: LLM call failed after %d retries: %s",
+        ctx.model.signature,
+        ctx.window_id,
+        err.retries,
+        err.kind,
+    )
+    dlog.event(
+        "model_call",
+        step=step,
+        model=getattr(client, "model", ctx.model.basemodel),
+        response_id=None,
+        text="",
+        tool_calls=[],
+        finish_reason=None,
+        usage={"prompt_tokens": 0, "completion_tokens": 0},
+        latency_ms=round(elapsed_ms, 3),
+        retries=err.retries,
+        error=err.to_record(),
+    )
+
+
+def _no_trade_reason(tally: _Tally, secrets: tuple[str, ...]) -> tuple[str, str]:
+    if tally.llm_error is not None:
+        err = tally.llm_error
+        text = f"llm_error: {err.kind}: {err.message}"
+        return "llm_error", str(redact(text, secrets))
+    if tally.rejected_orders:
+        reasons = ", ".join(sorted(set(tally.rejection_reasons or [])))
+        return "all_rejected", f"all {tally.rejected_orders} orders rejected ({reasons})"
+    return "hold", "model chose to hold"
+
+
+def _window_end(
+    dlog: DecisionLog,
+    ctx: WindowContext,
+    quotes: dict[str, Any],
+    tally: _Tally,
+    outcome: str,
+    started: float,
+) -> None:
+    dlog.event(
+        "window_end",
+        outcome=outcome,
+        final_text=tally.final_text,
+        trades=tally.trades,
+        rejected_orders=tally.rejected_orders,
+        invalid_tool_calls=tally.invalid_tool_calls,
+        llm_errors=tally.llm_errors,
+        model_calls=tally.model_calls,
+        tokens_in=tally.tokens_in,
+        tokens_out=tally.tokens_out,
+        latency_ms_total=round(tally.latency_ms_total, 3),
+        duration_ms=round((time.perf_counter() - started) * 1000.0, 3),
+        equity=float(ctx.portfolio.equity(quotes)),
+        cash=float(ctx.portfolio.cash),
+    )

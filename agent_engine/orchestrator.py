@@ -1,0 +1,615 @@
+"""Run an arena: plan the agents, spawn one process per agent, supervise, summarize.
+
+`main.py` (without `ONLY_SIGNATURE`) calls `run_arena`. Each agent runs as
+`python main.py <config> ...` with `ONLY_SIGNATURE=<signature>` and `RUNTIME_ENV_PATH=<file>`, in
+its own process group (`start_new_session`), so a terminal's Ctrl-C reaches only this process, which
+forwards SIGINT/SIGTERM to every agent group, waits a grace period, then SIGKILLs what is left. On
+Linux each agent also gets `PR_SET_PDEATHSIG=SIGTERM`, so even a SIGKILLed orchestrator leaves no
+orphan. Progress comes from the agents' runtime env files; the summary from their records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from agent_engine.runtime_env import (
+    FINAL_STATUSES,
+    RUNTIME_ENV_PATH_ENV,
+    RuntimeEnv,
+    read_runtime_env,
+    runtime_env_path,
+)
+from data_flow.clock import SHANGHAI, now_iso
+from data_flow.fsio import atomic_write_json, iter_jsonl
+from settings.config import PROJECT_ROOT, ArenaConfig, ConfigError
+
+MAIN_PY = PROJECT_ROOT / "main.py"
+ONLY_SIGNATURE_ENV = "ONLY_SIGNATURE"
+TRADING_DAYS_ENV = "ARENA_TRADING_DAYS"
+"""Comma-separated ISO trading days computed once by the orchestrator, so agent processes do not
+pay for importing the exchange calendar (pandas) at start-up."""
+PARENT_PID_ENV = "ARENA_PARENT_PID"
+SPAWN_TIME_ENV = "ARENA_SPAWN_TIME"
+STOP_GRACE_SECONDS = 15.0
+POLL_SECONDS = 0.2
+PROGRESS_INTERVAL_SECONDS = 5.0
+
+
+# --- plan -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlanEntry:
+    signature: str
+    provider: str
+    basemodel: str
+    skip_reason: str | None
+
+    @property
+    def runs(self) -> bool:
+        return self.skip_reason is None
+
+
+def build_plan(config: ArenaConfig, signatures: Sequence[str] | None = None) -> list[PlanEntry]:
+    """Which agents run and why the others are skipped. Unknown `signatures` → ConfigError."""
+    known = [m.signature for m in config.models]
+    if signatures:
+        unknown = [s for s in signatures if s not in known]
+        if unknown:
+            raise ConfigError(
+                f"--signatures: unknown signature(s) {', '.join(unknown)}; "
+                f"the config has {', '.join(known)}"
+            )
+    plan = []
+    for m in config.models:
+        reason = m.skip_reason()
+        if signatures and m.signature not in signatures:
+            reason = "not selected (--signatures)"
+        plan.append(PlanEntry(m.signature, m.provider, m.basemodel, reason))
+    return plan
+
+
+def format_plan(
+    config: ArenaConfig, plan: Sequence[PlanEntry], config_path: str, trading_days: Sequence[date]
+) -> str:
+    dr = config.date_range
+    n_windows = len(trading_days) * len(config.decision_windows)
+    source = config.data_config.source
+    if source == "files":
+        source = f"files ({config.data_path()})"
+    elif source == "demo":
+        source = f"demo (synthetic, seed {config.data_config.seed})"
+    running = [p for p in plan if p.runs]
+    lines = [
+        f"AStock Arena — config {config_path}",
+        f"  mode {config.mode}, {dr.init_date} .. {dr.end_date}: {len(trading_days)} trading "
+        f"day(s) × {len(config.decision_windows)} window(s) "
+        f"({', '.join(config.decision_windows)}) = {n_windows} window(s) per agent",
+        f"  data {source}; {len(config.symbols)} symbol(s); data root {config.data_root()}",
+        f"Plan: {len(running)} agent(s) run, {len(plan) - len(running)} skipped",
+    ]
+    width = max((len(p.signature) for p in plan), default=0)
+    for p in plan:
+        if p.runs:
+            lines.append(f"  run   {p.signature:<{width}}  ({p.provider}/{p.basemodel})")
+        else:
+            lines.append(f"  skip  {p.signature}: {p.skip_reason}")
+    return "\n".join(lines)
+
+
+def move_aside(data_root: Path, signature: str, stamp: str) -> Path | None:
+    """`--fresh`: move `<data_root>/agent_data/<sig>` to `agent_data/.moved/<sig>-<stamp>`.
+
+    Never deletes anything. Returns the new location, or None when there was nothing to move.
+    """
+    src = data_root / "agent_data" / signature
+    if not src.exists():
+        return None
+    moved_root = data_root / "agent_data" / ".moved"
+    moved_root.mkdir(parents=True, exist_ok=True)
+    dst = moved_root / f"{signature}-{stamp}"
+    n = 1
+    while dst.exists():
+        n += 1
+        dst = moved_root / f"{signature}-{stamp}-{n}"
+    src.rename(dst)
+    return dst
+
+
+def fresh_stamp() -> str:
+    return datetime.now(SHANGHAI).strftime("%Y%m%dT%H%M%S")
+
+
+def plan_trading_days(config: ArenaConfig) -> list[date]:
+    """Trading days of the config's date range (exchange calendar; raises ArenaError)."""
+    from data_flow.calendar import trading_days
+
+    return list(trading_days(config.date_range.init_date, config.date_range.end_date))
+
+
+def auto_backup(config: ArenaConfig, *, out: TextIO | None = None) -> None:
+    """Back the data root up before a run (data_flow.backup, when that module exists).
+
+    A failed backup is reported and the run goes on: the run itself only appends.
+    """
+    stream = out if out is not None else sys.stdout
+    if not (config.data_root() / "agent_data").is_dir():
+        print("backup: nothing to back up yet", file=stream, flush=True)
+        return
+    if importlib.util.find_spec("data_flow.backup") is None:
+        print("backup: skipped (data_flow.backup not available)", file=stream, flush=True)
+        return
+    from data_flow.backup import create_backup
+
+    try:
+        result = create_backup(config.data_root(), reason="automatic, before main.py run")
+    except Exception as err:  # the run must not depend on the backup
+        print(f"warning: backup failed: {err}", file=sys.stderr, flush=True)
+        return
+    print(
+        f"backup: {result.members} file(s), {result.bytes} bytes -> {result.backup_dir}",
+        file=stream,
+        flush=True,
+    )
+
+
+# --- snapshot prefetch (replay) ---------------------------------------------------------------
+class SnapshotPrefetcher:
+    """Replay mode: build the windows' shared snapshots in this process, in time order, while
+    the agents run.
+
+    It takes each window's snapshot lock before any agent gets there, so agents find the file
+    (or wait on the lock and then read it) instead of building: agent processes then never load
+    pandas/ta, and the market source is loaded once. Exactly one build per window still holds
+    (the store's lock decides); an agent that overtakes the prefetcher simply builds itself.
+    Failures are left to the agents (they record `data_unavailable` or fail themselves).
+    """
+
+    def __init__(self, config: ArenaConfig, trading_days: Sequence[date]) -> None:
+        from agent_engine.runner import plan_windows
+
+        self.config = config
+        self.windows = plan_windows(trading_days, config.decision_windows)
+        self.built = 0
+        self.errors = 0
+        self.seconds = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="snapshot-prefetch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        from agent_engine.runner import LazySource
+        from data_flow.snapshot_store import ensure_window_snapshot, snapshot_path
+
+        started = time.perf_counter()
+        source = LazySource(self.config)
+        root, symbols = self.config.data_root(), list(self.config.symbols)
+        for w in self.windows:
+            if self._stop.is_set():
+                break
+            if snapshot_path(root, w.moment, symbols).exists():
+                continue  # agents validate it when they read it
+            try:
+                result = ensure_window_snapshot(self.config, w.moment, source)
+            except Exception as err:  # the agents will meet (and record) the same problem
+                self.errors += 1
+                if self.errors == 1:
+                    print(f"snapshot prefetch: {w.window_id}: {err}", file=sys.stderr, flush=True)
+                continue
+            if result.created:
+                self.built += 1
+        self.seconds = time.perf_counter() - started
+
+
+# --- supervision ------------------------------------------------------------------------------
+@dataclass
+class AgentProcess:
+    signature: str
+    runtime_path: Path
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    started: float
+    exit_code: int | None = None
+    ended: float | None = None
+
+
+@dataclass
+class ArenaRun:
+    """Everything `run_arena` needs besides the config; `child_args` are passed to each agent."""
+
+    config: ArenaConfig
+    config_path: Path
+    plan: list[PlanEntry]
+    trading_days: list[date]
+    child_args: list[str] = field(default_factory=list)
+    progress_interval: float = PROGRESS_INTERVAL_SECONDS
+    stop_grace: float = STOP_GRACE_SECONDS
+    prefetch: bool = True
+
+
+def _pdeathsig_preexec() -> Callable[[], None] | None:
+    """A preexec_fn that makes the child get SIGTERM when this process dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def _set() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+    return _set
+
+
+def _spawn_agent(run: ArenaRun, signature: str) -> AgentProcess:
+    config = run.config
+    data_root = config.data_root()
+    rt_path = runtime_env_path(signature)
+    days_text = ",".join(d.isoformat() for d in run.trading_days)
+    n_windows = len(run.trading_days) * len(config.decision_windows)
+    # The orchestrator writes the first state so progress is visible before the agent starts.
+    RuntimeEnv(
+        rt_path,
+        signature=signature,
+        config_path=str(run.config_path),
+        data_root=data_root,
+        windows_total=n_windows,
+        pid=0,
+    ).update(status="starting")
+    env = dict(os.environ)
+    env[ONLY_SIGNATURE_ENV] = signature
+    env[RUNTIME_ENV_PATH_ENV] = str(rt_path)
+    env[TRADING_DAYS_ENV] = days_text
+    env[PARENT_PID_ENV] = str(os.getpid())
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env[SPAWN_TIME_ENV] = repr(time.time())
+    log_path = data_root / "agent_data" / signature / "agent.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(MAIN_PY), str(run.config_path), *run.child_args]
+    with open(log_path, "ab") as log_fh:
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=str(PROJECT_ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=log_fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_pdeathsig_preexec(),
+        )
+    return AgentProcess(signature, rt_path, proc, log_path, time.monotonic())
+
+
+def _signal_group(agent: AgentProcess, sig: int) -> None:
+    if agent.exit_code is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(agent.proc.pid, sig)
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.deadline: float | None = None
+
+
+def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
+    """Spawn and supervise the agents of `run.plan`; print progress and the summary.
+
+    Returns 0 when every agent completed, 1 when any failed, 128+signal when stopped by
+    SIGINT/SIGTERM.
+    """
+    stream = out if out is not None else sys.stdout
+
+    def emit(text: str) -> None:
+        print(text, file=stream, flush=True)
+
+    stop = _StopFlag()
+    agents: list[AgentProcess] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop.signum is None:
+            stop.signum = signum
+            stop.deadline = time.monotonic() + run.stop_grace
+            emit(f"received {signal.Signals(signum).name}: stopping {len(agents)} agent(s)")
+        for a in agents:
+            _signal_group(a, signum)
+
+    previous = {
+        s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
+    started = time.monotonic()
+    prefetcher = None
+    if run.prefetch and run.config.mode == "replay":
+        prefetcher = SnapshotPrefetcher(run.config, run.trading_days)
+        prefetcher.start()
+    try:
+        for entry in run.plan:
+            if entry.runs and stop.signum is None:
+                agents.append(_spawn_agent(run, entry.signature))
+        if stop.signum is not None:  # a signal arrived while spawning: forward it to all
+            for a in agents:
+                _signal_group(a, stop.signum)
+        emit(
+            f"started {len(agents)} agent process(es): "
+            + ", ".join(f"{a.signature}[pid {a.proc.pid}]" for a in agents)
+        )
+        _supervise(agents, stop, run.progress_interval, started, emit)
+    finally:
+        if prefetcher is not None:
+            prefetcher.stop()
+        for a in agents:  # never leave a child behind, whatever happened above
+            if a.proc.poll() is None:
+                _signal_group(a, signal.SIGKILL)
+                a.proc.wait()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if prefetcher is not None:
+        prefetcher.join(timeout=5)
+        emit(f"snapshots built by the prefetcher: {prefetcher.built} ({prefetcher.seconds:.1f} s)")
+    rows = [summarize_agent(run.config, entry, agents) for entry in run.plan]
+    emit(format_summary(rows, time.monotonic() - started))
+    for row in rows:
+        if row.status == "failed" and row.error:
+            emit(f"agent {row.signature} failed: {row.error}")
+    if stop.signum is not None:
+        return 128 + stop.signum
+    return 1 if any(r.status == "failed" for r in rows) else 0
+
+
+def _supervise(
+    agents: list[AgentProcess],
+    stop: _StopFlag,
+    interval: float,
+    started: float,
+    emit: Callable[[str], None],
+) -> None:
+    last_line = ""
+    last_print = 0.0
+    last_statuses: dict[str, str] = {}
+    while True:
+        alive = 0
+        for a in agents:
+            if a.exit_code is None:
+                code = a.proc.poll()
+                if code is None:
+                    alive += 1
+                else:
+                    a.exit_code = code
+                    a.ended = time.monotonic()
+                    _settle_runtime_env(a)
+        now = time.monotonic()
+        states = {a.signature: read_runtime_env(a.runtime_path) or {} for a in agents}
+        statuses = {a.signature: _live_status(a, states[a.signature]) for a in agents}
+        line = _progress_line(agents, states, statuses)
+        status_changed = statuses != last_statuses
+        if line != last_line and (status_changed or now - last_print >= interval or alive == 0):
+            emit(f"[{now - started:6.1f}s] {line}")
+            last_line, last_print = line, now
+        last_statuses = statuses
+        if alive == 0:
+            return
+        if stop.deadline is not None and now > stop.deadline:
+            emit(f"agents still running {int(now - started)} s in: sending SIGKILL")
+            for a in agents:
+                _signal_group(a, signal.SIGKILL)
+            stop.deadline = None
+        time.sleep(POLL_SECONDS)
+
+
+def _settle_runtime_env(agent: AgentProcess) -> None:
+    """An agent that died without writing its final status (SIGKILL, crash at start-up):
+    record it in its runtime env file for the progress readers (the agent is gone, so this
+    process is the only writer now)."""
+    state = read_runtime_env(agent.runtime_path) or {}
+    if state.get("status") in FINAL_STATUSES or agent.exit_code is None:
+        return
+    status = _final_status(agent.exit_code, state)
+    code = agent.exit_code
+    reason = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    state.update(status=status, last_error=state.get("last_error") or reason, updated_at=now_iso())
+    with contextlib.suppress(OSError):
+        atomic_write_json(agent.runtime_path, state)
+
+
+def _live_status(agent: AgentProcess, state: dict[str, Any]) -> str:
+    if agent.exit_code is None:
+        return str(state.get("status") or "starting")
+    return _final_status(agent.exit_code, state)
+
+
+def _final_status(exit_code: int, state: dict[str, Any]) -> str:
+    if exit_code == 0:
+        return "completed"
+    if exit_code in (130, 143, -signal.SIGINT, -signal.SIGTERM):
+        return "stopped"
+    return "failed"
+
+
+def _progress_line(
+    agents: Sequence[AgentProcess], states: dict[str, dict[str, Any]], statuses: dict[str, str]
+) -> str:
+    parts = []
+    for a in agents:
+        st = states[a.signature]
+        text = f"{a.signature} {st.get('windows_done', 0)}/{st.get('windows_total', '?')}"
+        if statuses[a.signature] != "running":
+            text += f" {statuses[a.signature]}"
+        parts.append(text)
+    return "progress: " + " | ".join(parts)
+
+
+# --- summary ----------------------------------------------------------------------------------
+@dataclass
+class AgentSummary:
+    signature: str
+    status: str
+    windows_done: int = 0
+    windows_total: int = 0
+    equity: Decimal | None = None
+    return_pct: Decimal | None = None
+    trades: int = 0
+    rejected_orders: int = 0
+    llm_errors: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    exit_code: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class RecordStats:
+    equity: Decimal | None = None
+    trades: int = 0
+    rejected_orders: int = 0
+    llm_errors: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    windows_complete: int = 0
+
+
+def record_stats(data_root: Path, signature: str) -> RecordStats:
+    """Totals from an agent's records: trades from position.jsonl; rejected orders and LLM errors
+    from the decision logs' `window_end` events; tokens from every `model_call` (also of
+    interrupted attempts); equity from the last finished window."""
+    agent_dir = data_root / "agent_data" / signature
+    stats = RecordStats()
+    windows: set[str] = set()
+    for rec in iter_jsonl(agent_dir / "position" / "position.jsonl"):
+        action = (rec.get("this_action") or {}).get("action")
+        if action in ("BUY", "SELL"):
+            stats.trades += 1
+        if rec.get("window_id"):
+            windows.add(str(rec["window_id"]))
+    stats.windows_complete = len(windows)
+    log_dir = agent_dir / "log"
+    files = sorted(log_dir.glob("*/*.jsonl")) if log_dir.is_dir() else []
+    for path in files:
+        for ev in iter_jsonl(path):
+            kind = ev.get("type")
+            if kind == "model_call":
+                usage = ev.get("usage") or {}
+                stats.tokens_in += int(usage.get("prompt_tokens") or 0)
+                stats.tokens_out += int(usage.get("completion_tokens") or 0)
+            elif kind == "window_end":
+                stats.rejected_orders += int(ev.get("rejected_orders") or 0)
+                stats.llm_errors += int(ev.get("llm_errors") or 0)
+                if ev.get("outcome") != "interrupted" and ev.get("equity") is not None:
+                    stats.equity = Decimal(str(ev["equity"]))
+    return stats
+
+
+def summarize_agent(
+    config: ArenaConfig, entry: PlanEntry, agents: Sequence[AgentProcess]
+) -> AgentSummary:
+    if not entry.runs:
+        return AgentSummary(entry.signature, "skipped", error=entry.skip_reason)
+    agent = next((a for a in agents if a.signature == entry.signature), None)
+    state = (read_runtime_env(agent.runtime_path) if agent else None) or {}
+    if agent is None or agent.exit_code is None:
+        status, code = "stopped", None
+    else:
+        code = agent.exit_code
+        status = _final_status(code, state)
+    try:
+        stats = record_stats(config.data_root(), entry.signature)
+    except (OSError, ValueError) as err:  # unreadable records: still print the summary
+        stats = RecordStats()
+        state = {**state, "last_error": state.get("last_error") or f"records unreadable: {err}"}
+    initial = config.agent_config.initial_cash
+    ret = None
+    if stats.equity is not None:
+        ret = ((stats.equity / initial - 1) * 100).quantize(Decimal("0.01"))
+    error = None
+    if status == "failed":
+        error = state.get("last_error") if state.get("status") == "failed" else None
+        if error is None and code is not None and code < 0:
+            error = f"killed by {signal.Signals(-code).name}"
+        elif error is None:
+            error = f"exit code {code}"
+        if agent is not None:
+            error += f" (output: {agent.log_path})"
+    return AgentSummary(
+        signature=entry.signature,
+        status=status,
+        windows_done=stats.windows_complete,
+        windows_total=int(state.get("windows_total") or 0),
+        equity=stats.equity,
+        return_pct=ret,
+        trades=stats.trades,
+        rejected_orders=stats.rejected_orders,
+        llm_errors=stats.llm_errors,
+        tokens_in=stats.tokens_in,
+        tokens_out=stats.tokens_out,
+        exit_code=code,
+        error=error,
+    )
+
+
+SUMMARY_COLUMNS = (
+    "agent",
+    "status",
+    "windows",
+    "equity",
+    "return %",
+    "trades",
+    "rejected",
+    "llm errors",
+    "tokens in",
+    "tokens out",
+)
+
+
+def format_summary(rows: Sequence[AgentSummary], elapsed: float) -> str:
+    table = [list(SUMMARY_COLUMNS)]
+    for r in rows:
+        if r.status == "skipped":
+            table.append([r.signature, "skipped", *["-"] * (len(SUMMARY_COLUMNS) - 2)])
+            continue
+        table.append(
+            [
+                r.signature,
+                r.status,
+                f"{r.windows_done}/{r.windows_total}",
+                "-" if r.equity is None else f"{r.equity:,.2f}",
+                "-" if r.return_pct is None else f"{r.return_pct:+.2f}",
+                str(r.trades),
+                str(r.rejected_orders),
+                str(r.llm_errors),
+                str(r.tokens_in),
+                str(r.tokens_out),
+            ]
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(SUMMARY_COLUMNS))]
+    lines = [f"Summary ({elapsed:.1f} s):"]
+    for n, row in enumerate(table):
+        cells = [
+            cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+        ]
+        lines.append("  " + "  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  " + "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,572 @@
+"""The function tools offered to the model, answering as of the window's decision time T.
+
+Every tool reads only the window's snapshot (built from data stamped <= T) and the agent's own
+portfolio; bars and news are filtered again by time here, so no argument can reach data after T.
+
+- `get_stock_price(symbol, indicators?)`: price, change, limits, today's OHLC so far, recent
+  hourly bars and the requested indicators (default: all).
+- `get_news(symbol?, hours?)`: news with publish_time in [T - hours, T] from the snapshot.
+- `get_portfolio()`: cash, holdings valued at snapshot prices, equity, position weights.
+- `execute_trade(symbol, action, quantity)`: through the broker; a fill is applied to the
+  portfolio and recorded in the ledger (by the `record_fill` callback), a rejection returns the
+  broker's reason and message.
+- `calculate(expression)`: safe arithmetic (agent_engine.calc), never `eval`.
+
+Errors never raise: an unknown tool, arguments that are not JSON, missing or mistyped fields
+and unknown symbols come back as an error result (`ToolOutcome.ok` False, `error_kind` set).
+
+Symbols are accepted case-insensitively and in the common forms "SH688008", "sh688008",
+"688008", "688008.SH", "SH.688008" and "688008SH"; a bare 6-digit code is accepted only when
+exactly one symbol of the universe has it (otherwise the model is asked for the prefix).
+
+Numbers in arguments: `quantity` and `hours` must be whole numbers; a JSON string of digits
+("100") or an integral float (100.0) is accepted, anything else ("abc", 1.5, -100, 0, true)
+is an `invalid_arguments` error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from agent_engine.broker import Broker, Fill, Order, OrderSide, Portfolio, Quote
+from agent_engine.calc import MAX_EXPRESSION_CHARS, CalcError, evaluate, format_number
+from agent_engine.llm.base import ToolCall, ToolSpec
+from data_flow.clock import SHANGHAI, decision_time_text
+
+ERROR_UNKNOWN_TOOL = "unknown_tool"
+ERROR_INVALID_JSON = "invalid_json"
+ERROR_INVALID_ARGUMENTS = "invalid_arguments"
+ERROR_UNKNOWN_SYMBOL = "unknown_symbol"
+ERROR_REJECTED_ORDER = "rejected_order"
+# error kinds counted as invalid tool calls (a rejected order is counted separately)
+INVALID_CALL_KINDS = frozenset(
+    {ERROR_UNKNOWN_TOOL, ERROR_INVALID_JSON, ERROR_INVALID_ARGUMENTS, ERROR_UNKNOWN_SYMBOL}
+)
+
+INDICATOR_NAMES = ("rsi", "rsi_short", "macd", "bollinger")
+MAX_NEWS_CONTENT_CHARS = 400
+MAX_HOURS = 24 * 30
+
+# --- argument models ----------------------------------------------------------------------
+
+
+def _whole_number(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a whole number, not a boolean ({value!r})")
+    integral_float = isinstance(value, float) and value.is_integer()
+    digits = isinstance(value, str) and re.fullmatch(r"\s*\d{1,15}\s*", value) is not None
+    if isinstance(value, int) or integral_float or digits:
+        number = int(value)
+    else:
+        raise ValueError(f"must be a whole number, got {value!r}")
+    if number <= 0:
+        raise ValueError(f"must be a positive whole number, got {value!r}")
+    return number
+
+
+def _indicator_list(value: Any) -> Any:
+    if value is None or value is True:
+        return list(INDICATOR_NAMES)
+    if value is False:
+        return []
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("", "all"):
+            return list(INDICATOR_NAMES)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+def _indicator_names(value: list[str]) -> list[str]:
+    out: list[str] = []
+    aliases = {"bb": "bollinger", "boll": "bollinger", "bollinger_bands": "bollinger"}
+    for raw in value:
+        name = aliases.get(raw.strip().lower(), raw.strip().lower())
+        if name not in INDICATOR_NAMES:
+            raise ValueError(f"unknown indicator {raw!r}; choose from {', '.join(INDICATOR_NAMES)}")
+        if name not in out:
+            out.append(name)
+    return out
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+SymbolText = Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GetStockPriceArgs(_Args):
+    symbol: SymbolText
+    indicators: Annotated[list[str], BeforeValidator(_indicator_list)] = Field(
+        default_factory=lambda: list(INDICATOR_NAMES)
+    )
+
+    def names(self) -> list[str]:
+        return _indicator_names(self.indicators)
+
+
+class GetNewsArgs(_Args):
+    symbol: SymbolText | None = None
+    hours: WholeNumber | None = None
+
+
+class GetPortfolioArgs(_Args):
+    pass
+
+
+class ExecuteTradeArgs(_Args):
+    symbol: SymbolText
+    action: Annotated[str, Field(min_length=1, max_length=16)]
+    quantity: WholeNumber
+
+
+class CalculateArgs(_Args):
+    expression: Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_CHARS)]
+
+
+TOOL_SPECS: list[ToolSpec] = [
+    ToolSpec(
+        name="get_stock_price",
+        description=(
+            "Price of one stock as of the decision time: current price, change vs previous "
+            "close, daily limit prices, today's open/high/low/volume so far, recent hourly bars "
+            "and technical indicators (RSI14, RSI3, MACD 12/26/9, Bollinger 20/2)."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {
+                "symbol": {"type": "string", "description": "e.g. SH688008"},
+                "indicators": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": list(INDICATOR_NAMES)},
+                    "description": "indicators to include (default: all)",
+                },
+            },
+            "required": ["symbol"],
+            "additionalProperties": False,
+        },
+    ),
+    ToolSpec(
+        name="get_news",
+        description=(
+            "News published in the last `hours` hours up to the decision time, newest first; "
+            "optionally only for one symbol."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {
+                "symbol": {"type": "string", "description": "e.g. SH688008 (optional)"},
+                "hours": {"type": "integer", "minimum": 1, "description": "look-back window"},
+            },
+            "required": [],
+            "additionalProperties": False,
+        },
+    ),
+    ToolSpec(
+        name="get_portfolio",
+        description=(
+            "Your cash, holdings (shares, sellable today, average cost, market value, "
+            "unrealized PnL, weight) and total equity at the decision-time prices."
+        ),
+        parameters={"type": "object", "properties": {}, "additionalProperties": False},
+    ),
+    ToolSpec(
+        name="execute_trade",
+        description=(
+            "Place a market order at the current price. BUY or SELL a whole number of shares; "
+            "returns the fill (price, fees, cash after) or the rejection reason."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {
+                "symbol": {"type": "string", "description": "e.g. SH688008"},
+                "action": {"type": "string", "enum": ["BUY", "SELL"]},
+                "quantity": {"type": "integer", "minimum": 1, "description": "shares"},
+            },
+            "required": ["symbol", "action", "quantity"],
+            "additionalProperties": False,
+        },
+    ),
+    ToolSpec(
+        name="calculate",
+        description=(
+            "Evaluate arithmetic: numbers, + - * / // % **, parentheses, abs/min/max/round. "
+            f"At most {MAX_EXPRESSION_CHARS} characters."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {"expression": {"type": "string", "description": "e.g. 125.5*200"}},
+            "required": ["expression"],
+            "additionalProperties": False,
+        },
+    ),
+]
+TOOL_NAMES = tuple(t.name for t in TOOL_SPECS)
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    ok: bool
+    result: str  # the text sent to the model
+    error_kind: str | None = None
+    trade: dict[str, Any] | None = None  # the ledger record's this_action on a fill
+    rejection: dict[str, Any] | None = None
+    fill: Fill | None = None
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+
+
+def error_outcome(kind: str, message: str, **extra: Any) -> ToolOutcome:
+    return ToolOutcome(
+        ok=False, result=dumps({"error": kind, "message": message}), error_kind=kind, **extra
+    )
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(Decimal("0.01")))
+
+
+# --- symbols ------------------------------------------------------------------------------
+
+_FULL = re.compile(r"^(SH|SZ)\.?(\d{6})$")
+_SUFFIX = re.compile(r"^(\d{6})\.?(SH|SZ)$")
+_CODE = re.compile(r"^\d{6}$")
+
+
+def normalize_symbol(text: Any, universe: Collection[str]) -> str | None:
+    """The universe symbol meant by `text`, or None (see the module docstring)."""
+    if not isinstance(text, str):
+        return None
+    cleaned = re.sub(r"\s+", "", text).upper()
+    if m := _FULL.match(cleaned):
+        candidate = m.group(1) + m.group(2)
+        return candidate if candidate in universe else None
+    if m := _SUFFIX.match(cleaned):
+        candidate = m.group(2) + m.group(1)
+        return candidate if candidate in universe else None
+    if _CODE.match(cleaned):
+        matches = [s for s in universe if s[2:] == cleaned]
+        return matches[0] if len(matches) == 1 else None
+    return None
+
+
+# --- the toolbox --------------------------------------------------------------------------
+
+
+def _json_arguments(raw: str) -> tuple[dict[str, Any] | None, ToolOutcome | None]:
+    text = raw.strip() if isinstance(raw, str) else ""
+    if text in ("", "null"):
+        return {}, None
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, ValueError) as err:
+        return None, error_outcome(
+            ERROR_INVALID_JSON,
+            f"arguments are not valid JSON ({err}). Send a JSON object, e.g. "
+            '{"symbol": "SH688008"}.',
+        )
+    if value is None:
+        return {}, None
+    if not isinstance(value, dict):
+        return None, error_outcome(
+            ERROR_INVALID_ARGUMENTS,
+            f"arguments must be a JSON object, got {type(value).__name__}.",
+        )
+    return value, None
+
+
+def _validation_message(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "arguments"
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+class ToolBox:
+    """Runs the tools of one window. `record_fill(fill)` applies a fill to the portfolio,
+    writes the ledger record and returns the record's `this_action`."""
+
+    def __init__(
+        self,
+        *,
+        snapshot: Mapping[str, Any],
+        portfolio: Portfolio,
+        broker: Broker,
+        universe: Collection[str],
+        moment: datetime,
+        quotes: Mapping[str, Quote],
+        position_cap: Decimal,
+        news_lookback_hours: int,
+        record_fill: Callable[[Fill], dict[str, Any]],
+    ) -> None:
+        self.snapshot = snapshot
+        self.portfolio = portfolio
+        self.broker = broker
+        self.universe = sorted(universe)
+        self.moment = moment.astimezone(SHANGHAI)
+        self.as_of = decision_time_text(moment)
+        self.trade_date = self.moment.date()
+        self.quotes = quotes
+        self.position_cap = position_cap
+        self.news_lookback_hours = news_lookback_hours
+        self.record_fill = record_fill
+        self._handlers: dict[str, tuple[type[_Args], Callable[[Any], ToolOutcome]]] = {
+            "get_stock_price": (GetStockPriceArgs, self._get_stock_price),
+            "get_news": (GetNewsArgs, self._get_news),
+            "get_portfolio": (GetPortfolioArgs, self._get_portfolio),
+            "execute_trade": (ExecuteTradeArgs, self._execute_trade),
+            "calculate": (CalculateArgs, self._calculate),
+        }
+
+    specs = TOOL_SPECS
+
+    def run(self, call: ToolCall) -> ToolOutcome:
+        handler = self._handlers.get(call.name)
+        if handler is None:
+            return error_outcome(
+                ERROR_UNKNOWN_TOOL,
+                f"unknown tool {call.name!r}. Available tools: {', '.join(TOOL_NAMES)}.",
+            )
+        arguments, failure = _json_arguments(call.arguments)
+        if failure is not None:
+            return failure
+        model_cls, fn = handler
+        try:
+            args = model_cls.model_validate(arguments)
+        except ValidationError as err:
+            return error_outcome(
+                ERROR_INVALID_ARGUMENTS,
+                f"invalid arguments for {call.name}: {_validation_message(err)}",
+            )
+        return fn(args)
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _symbol(self, text: str) -> str | None:
+        return normalize_symbol(text, self.universe)
+
+    def _unknown_symbol(self, text: str) -> ToolOutcome:
+        return error_outcome(
+            ERROR_UNKNOWN_SYMBOL,
+            f"{text!r} is not a symbol of this arena. "
+            f"Tradable symbols: {', '.join(self.universe)}.",
+        )
+
+    def _row(self, symbol: str) -> Mapping[str, Any]:
+        row = (self.snapshot.get("market_data") or {}).get(symbol)
+        return row if isinstance(row, Mapping) else {}
+
+    def _not_after_t(self, stamp: Any) -> bool:
+        if not isinstance(stamp, str):
+            return False
+        try:
+            moment = datetime.fromisoformat(stamp.strip()).replace(tzinfo=SHANGHAI)
+        except ValueError:
+            return False
+        return moment <= self.moment
+
+    # --- tools -----------------------------------------------------------------------------
+    def _get_stock_price(self, args: GetStockPriceArgs) -> ToolOutcome:
+        symbol = self._symbol(args.symbol)
+        if symbol is None:
+            return self._unknown_symbol(args.symbol)
+        try:
+            names = args.names()
+        except ValueError as err:
+            return error_outcome(
+                ERROR_INVALID_ARGUMENTS, f"invalid arguments for get_stock_price: {err}"
+            )
+        row = self._row(symbol)
+        bars = [
+            b
+            for b in row.get("recent_bars") or []
+            if isinstance(b, Mapping) and self._not_after_t(b.get("time"))
+        ]
+        result: dict[str, Any] = {"symbol": symbol, "as_of": self.as_of}
+        for key in (
+            "current_price",
+            "bar_time",
+            "change_pct",
+            "prev_close",
+            "open",
+            "high",
+            "low",
+            "volume",
+            "amount",
+            "limit_up",
+            "limit_down",
+            "suspended",
+        ):
+            result[key] = row.get(key)
+        result["recent_bars"] = [dict(b) for b in bars]
+        indicators = row.get("indicators") or {}
+        if names:
+            chosen: dict[str, Any] = {}
+            for name in names:
+                if name == "bollinger":
+                    for k in ("bb_upper", "bb_middle", "bb_lower"):
+                        chosen[k] = indicators.get(k)
+                else:
+                    chosen[name] = indicators.get(name)
+            result["indicators"] = chosen
+        held = self.portfolio.holdings.get(symbol)
+        result["your_position"] = {
+            "shares": held.shares if held else 0,
+            "sellable": self.portfolio.sellable_on(symbol, self.trade_date),
+        }
+        return ToolOutcome(ok=True, result=dumps(result))
+
+    def _get_news(self, args: GetNewsArgs) -> ToolOutcome:
+        symbol: str | None = None
+        if args.symbol is not None:
+            symbol = self._symbol(args.symbol)
+            if symbol is None:
+                return self._unknown_symbol(args.symbol)
+        hours = min(args.hours or self.news_lookback_hours, MAX_HOURS)
+        start = self.moment - timedelta(hours=hours)
+        items = []
+        for item in self.snapshot.get("news") or []:
+            if not isinstance(item, Mapping):
+                continue
+            stamp = item.get("publish_time")
+            if not self._not_after_t(stamp):
+                continue
+            published = datetime.fromisoformat(str(stamp).strip()).replace(tzinfo=SHANGHAI)
+            if published < start:
+                continue
+            if symbol is not None and item.get("symbol") != symbol:
+                continue
+            content = str(item.get("content") or "")
+            if len(content) > MAX_NEWS_CONTENT_CHARS:
+                content = content[:MAX_NEWS_CONTENT_CHARS] + "…"
+            items.append(
+                {
+                    "publish_time": stamp,
+                    "symbol": item.get("symbol"),
+                    "title": item.get("title"),
+                    "source": item.get("source"),
+                    "summary": content,
+                }
+            )
+        items.sort(key=lambda x: str(x["publish_time"]), reverse=True)
+        result = {
+            "as_of": self.as_of,
+            "symbol": symbol,
+            "hours": hours,
+            "count": len(items),
+            "news": items,
+        }
+        if hours > self.news_lookback_hours:
+            result["note"] = (
+                f"the arena keeps news of the last {self.news_lookback_hours} hours only"
+            )
+        return ToolOutcome(ok=True, result=dumps(result))
+
+    def _get_portfolio(self, _args: GetPortfolioArgs) -> ToolOutcome:
+        return ToolOutcome(ok=True, result=dumps(self.portfolio_view()))
+
+    def portfolio_view(self) -> dict[str, Any]:
+        p = self.portfolio
+        equity = p.equity(self.quotes)
+        holdings = []
+        for symbol in sorted(p.holdings):
+            h = p.holdings[symbol]
+            price = p.valuation_price(symbol, self.quotes)
+            value = price * h.shares
+            cost = h.avg_price * h.shares
+            pnl = value - cost
+            holdings.append(
+                {
+                    "symbol": symbol,
+                    "shares": h.shares,
+                    "sellable": p.sellable_on(symbol, self.trade_date),
+                    "avg_price": float(h.avg_price),
+                    "last_price": float(price),
+                    "market_value": _money(value),
+                    "unrealized_pnl": _money(pnl),
+                    "unrealized_pnl_pct": round(float(pnl / cost * 100), 2) if cost else None,
+                    "weight_pct": round(float(value / equity * 100), 2) if equity else None,
+                }
+            )
+        return {
+            "as_of": self.as_of,
+            "cash": _money(p.cash),
+            "market_value": _money(p.market_value(self.quotes)),
+            "equity": _money(equity),
+            "holdings": holdings,
+            "max_position_pct": float(self.position_cap * 100),
+        }
+
+    def _execute_trade(self, args: ExecuteTradeArgs) -> ToolOutcome:
+        symbol = self._symbol(args.symbol)
+        if symbol is None:
+            return self._unknown_symbol(args.symbol)
+        action = args.action.strip().upper()
+        if action not in ("BUY", "SELL"):
+            return error_outcome(
+                ERROR_INVALID_ARGUMENTS,
+                "invalid arguments for execute_trade: action must be BUY or SELL, "
+                f"got {args.action!r}",
+            )
+        order = Order(symbol=symbol, side=OrderSide(action), quantity=args.quantity)
+        outcome = self.broker.execute(self.portfolio, order, self.quotes, self.trade_date)
+        if not outcome.ok or outcome.fill is None:
+            reason = outcome.reason.value if outcome.reason is not None else "rejected"
+            rejection = {
+                "reason": reason,
+                "message": outcome.message,
+                "symbol": symbol,
+                "action": action,
+                "quantity": args.quantity,
+            }
+            text = dumps({"status": "rejected", "reason": reason, "message": outcome.message})
+            return ToolOutcome(
+                ok=False, result=text, error_kind=ERROR_REJECTED_ORDER, rejection=rejection
+            )
+        fill = outcome.fill
+        trade = self.record_fill(fill)
+        text = dumps(
+            {
+                "status": "filled",
+                "symbol": fill.symbol,
+                "action": fill.side.value,
+                "quantity": fill.quantity,
+                "price": float(fill.price),
+                "notional": float(fill.notional),
+                "commission": float(fill.commission),
+                "stamp_duty": float(fill.stamp_duty),
+                "transfer_fee": float(fill.transfer_fee),
+                "cash_after": float(self.portfolio.cash),
+                "message": outcome.message,
+            }
+        )
+        return ToolOutcome(ok=True, result=text, trade=trade, fill=fill)
+
+    def _calculate(self, args: CalculateArgs) -> ToolOutcome:
+        try:
+            value = evaluate(args.expression)
+        except CalcError as err:
+            return error_outcome(ERROR_INVALID_ARGUMENTS, f"calculate: {err}")
+        return ToolOutcome(
+            ok=True, result=dumps({"expression": args.expression, "result": format_number(value)})
+        )

@@ -1,0 +1,152 @@
+"""Cached, read-only access to the shared window snapshots.
+
+Snapshot files are written once (atomically) and addressed by the content hash that ledger
+records carry, so a parsed snapshot is cached by path and re-read only when its size/mtime
+changes or a record asks for a different hash. Only the fields the API needs are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from data_flow.live.tail import FileStamp
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    path: Path
+    stamp: FileStamp
+    timestamp: str  # "YYYY-MM-DD HH:MM:SS", Beijing
+    trade_date: str
+    symbols_signature: str
+    content_hash: str
+    prices: dict[str, float | None]
+    indicators: dict[str, Any]
+    news: list[dict[str, Any]]
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self.prices)
+
+
+def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        log.warning("unreadable snapshot %s", path)
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("market_data"), dict):
+        return None
+    prices: dict[str, float | None] = {}
+    indicators: dict[str, Any] = {}
+    for sym, md in data["market_data"].items():
+        if not isinstance(md, dict):
+            continue
+        price = md.get("current_price")
+        prices[str(sym)] = float(price) if isinstance(price, int | float) and price > 0 else None
+        indicators[str(sym)] = md.get("indicators")
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    news = [n for n in data.get("news") or [] if isinstance(n, dict)]
+    return SnapshotInfo(
+        path=path,
+        stamp=stamp,
+        timestamp=str(data.get("timestamp", "")),
+        trade_date=str(data.get("trade_date", "")),
+        symbols_signature=str(data.get("symbols_signature", "|".join(sorted(prices)))),
+        content_hash=str(meta.get("content_hash", "")),
+        prices=prices,
+        indicators=indicators,
+        news=news,
+    )
+
+
+@dataclass
+class _DayDir:
+    mtime_ns: int = -1
+    files: list[str] = field(default_factory=list)
+
+
+class SnapshotIndex:
+    """All snapshots under `<data_root>/agent_data/shared/snapshots`, parsed lazily."""
+
+    def __init__(self, data_root: Path) -> None:
+        self.data_root = data_root.resolve()
+        self.root = self.data_root / "agent_data" / "shared" / "snapshots"
+        self._cache: dict[Path, SnapshotInfo] = {}
+        self._days: dict[str, _DayDir] = {}
+        self._root_mtime = -1
+
+    def load(self, path: Path, *, expected_hash: str | None = None) -> SnapshotInfo | None:
+        """A snapshot by path (must lie under the snapshot root)."""
+        try:
+            path = path.resolve()
+        except OSError:
+            return None
+        if not path.is_relative_to(self.root) or path.suffix != ".json":
+            return None
+        cached = self._cache.get(path)
+        if cached is not None and (expected_hash is None or cached.content_hash == expected_hash):
+            return cached
+        stamp = FileStamp.of(path)
+        if stamp is None:
+            return None
+        if cached is not None and cached.stamp == stamp:
+            return cached
+        info = _parse(path, stamp)
+        if info is not None:
+            self._cache[path] = info
+        return info
+
+    def find(self, timestamp: str, expected_hash: str | None) -> SnapshotInfo | None:
+        """The snapshot of a window by its decision time, preferring the expected hash."""
+        day, _, clock = timestamp.partition(" ")
+        stem = clock.replace(":", "-")
+        if not day or not stem:
+            return None
+        fallback: SnapshotInfo | None = None
+        for name in self._day_files(day):
+            if not name.startswith(stem + "_"):
+                continue
+            info = self.load(self.root / day / name, expected_hash=expected_hash)
+            if info is None:
+                continue
+            if expected_hash is None or info.content_hash == expected_hash:
+                return info
+            fallback = fallback or info
+        return fallback
+
+    def _day_files(self, day: str) -> list[str]:
+        directory = self.root / day
+        try:
+            mtime = os.stat(directory).st_mtime_ns
+        except OSError:
+            return []
+        entry = self._days.setdefault(day, _DayDir())
+        if entry.mtime_ns != mtime:
+            entry.files = sorted(
+                e.name for e in os.scandir(directory) if e.is_file() and e.name.endswith(".json")
+            )
+            entry.mtime_ns = mtime
+        return entry.files
+
+    def all(self) -> list[SnapshotInfo]:
+        """Every readable snapshot, oldest first (directory listings cached by mtime)."""
+        try:
+            days = sorted(e.name for e in os.scandir(self.root) if e.is_dir())
+        except OSError:
+            return []
+        out: list[SnapshotInfo] = []
+        for day in days:
+            for name in self._day_files(day):
+                info = self.load(self.root / day / name)
+                if info is not None:
+                    out.append(info)
+        out.sort(key=lambda s: (s.timestamp, s.symbols_signature))
+        return out

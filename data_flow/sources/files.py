@@ -1,0 +1,172 @@
+"""AStock Arena files: ``ai_stock_data.json`` + ``news.csv``.
+
+The format is that of ../shared/data/astock_star10 (the public AStock Arena sample).
+
+``ai_stock_data.json`` is ``{symbol: {section: [rows]}}``; this source reads two sections:
+
+- ``小时线行情`` hourly bars ``{"date": "2025-09-04 10:30:00", "close", "vol", "amount", "buy1"}``,
+  stamped at bar end, close only (open/high/low are None);
+- ``日线行情`` daily bars ``{"date": "2025-09-03", "close", "vol", "amount", "buy1"}`` (may be
+  absent for a symbol).
+
+``news.csv`` columns: title, content, publish_time, source, url, symbol, query, search_time. Only
+``publish_time`` decides visibility. Files are parsed once per source object.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import threading
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from data_flow.clock import beijing
+from data_flow.errors import DataUnavailableError
+from data_flow.sources.base import Bar, DailyBar, NewsItem
+
+log = logging.getLogger(__name__)
+
+STOCK_FILE = "ai_stock_data.json"
+NEWS_FILE = "news.csv"
+HOURLY_SECTION = "小时线行情"
+DAILY_SECTION = "日线行情"
+
+
+@dataclass
+class _Parsed:
+    hourly: dict[str, list[Bar]] = field(default_factory=dict)
+    hourly_times: dict[str, list[datetime]] = field(default_factory=dict)
+    daily: dict[str, list[DailyBar]] = field(default_factory=dict)
+    news: dict[str, list[NewsItem]] = field(default_factory=dict)
+
+
+def _number(row: dict[str, Any], key: str, where: str) -> float:
+    value = row.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise DataUnavailableError(f"{where}: field '{key}' is not a finite number: {value!r}")
+    return float(value)
+
+
+class FilesSource:
+    """Reads AStock Arena data files from a directory."""
+
+    name = "files"
+    synthetic = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._parsed: _Parsed | None = None
+        self._lock = threading.Lock()
+
+    # --- parsing (once) -------------------------------------------------------------------
+    def _data(self) -> _Parsed:
+        with self._lock:
+            if self._parsed is None:
+                self._parsed = self._parse()
+            return self._parsed
+
+    def _parse(self) -> _Parsed:
+        stock_file = self.path / STOCK_FILE
+        try:
+            raw = json.loads(stock_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataUnavailableError(f"files source: {stock_file} not found") from None
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise DataUnavailableError(f"files source: cannot read {stock_file}: {err}") from None
+        if not isinstance(raw, dict):
+            raise DataUnavailableError(f"files source: {stock_file} is not a JSON object")
+        parsed = _Parsed()
+        for symbol, sections in raw.items():
+            if not isinstance(sections, dict):
+                continue
+            bars = self._parse_hourly(symbol, sections.get(HOURLY_SECTION) or [], stock_file)
+            parsed.hourly[symbol] = bars
+            parsed.hourly_times[symbol] = [b.time for b in bars]
+            parsed.daily[symbol] = self._parse_daily(
+                symbol, sections.get(DAILY_SECTION) or [], stock_file
+            )
+        parsed.news = self._parse_news(self.path / NEWS_FILE)
+        return parsed
+
+    @staticmethod
+    def _parse_hourly(symbol: str, rows: list[Any], where: Path) -> list[Bar]:
+        by_time: dict[datetime, Bar] = {}
+        for i, row in enumerate(rows):
+            ctx = f"{where}: {symbol} {HOURLY_SECTION}[{i}]"
+            try:
+                stamp = beijing(str(row["date"]))
+            except (KeyError, TypeError, ValueError):
+                raise DataUnavailableError(f"{ctx}: bad or missing 'date'") from None
+            by_time[stamp] = Bar(
+                time=stamp,
+                close=_number(row, "close", ctx),
+                volume=_number(row, "vol", ctx),
+                amount=_number(row, "amount", ctx),
+            )
+        return [by_time[t] for t in sorted(by_time)]
+
+    @staticmethod
+    def _parse_daily(symbol: str, rows: list[Any], where: Path) -> list[DailyBar]:
+        by_day: dict[date, DailyBar] = {}
+        for i, row in enumerate(rows):
+            ctx = f"{where}: {symbol} {DAILY_SECTION}[{i}]"
+            try:
+                day = date.fromisoformat(str(row["date"])[:10])
+            except (KeyError, TypeError, ValueError):
+                raise DataUnavailableError(f"{ctx}: bad or missing 'date'") from None
+            by_day[day] = DailyBar(
+                day=day,
+                close=_number(row, "close", ctx),
+                volume=_number(row, "vol", ctx),
+                amount=_number(row, "amount", ctx),
+            )
+        return [by_day[d] for d in sorted(by_day)]
+
+    @staticmethod
+    def _parse_news(news_file: Path) -> dict[str, list[NewsItem]]:
+        out: dict[str, list[NewsItem]] = {}
+        try:
+            fh = news_file.open(encoding="utf-8", newline="")
+        except FileNotFoundError:
+            log.warning("files source: %s not found; no news", news_file)
+            return out
+        with fh:
+            for line_no, row in enumerate(csv.DictReader(fh), start=2):
+                try:
+                    published = beijing(row["publish_time"])
+                    item = NewsItem(
+                        title=(row.get("title") or "").strip(),
+                        content=(row.get("content") or "").strip(),
+                        publish_time=published,
+                        source=(row.get("source") or "").strip(),
+                        url=(row.get("url") or "").strip(),
+                        symbol=(row.get("symbol") or "").strip(),
+                    )
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    log.warning("files source: skipping bad row at %s line %d", news_file, line_no)
+                    continue
+                if item.dedup_key:
+                    out.setdefault(item.symbol, []).append(item)
+        return out
+
+    # --- MarketDataSource -----------------------------------------------------------------
+    def symbols(self) -> list[str]:
+        return sorted(self._data().hourly)
+
+    def hourly_bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
+        data = self._data()
+        bars = data.hourly.get(symbol, [])
+        times = data.hourly_times.get(symbol, [])
+        return bars[bisect_left(times, start) : bisect_right(times, end)]
+
+    def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyBar]:
+        return [b for b in self._data().daily.get(symbol, []) if start <= b.day <= end]
+
+    def news(self, symbol: str, start: datetime, end: datetime) -> list[NewsItem]:
+        return [n for n in self._data().news.get(symbol, []) if start <= n.publish_time <= end]

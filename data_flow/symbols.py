@@ -1,0 +1,105 @@
+"""Symbols, boards and daily price limits.
+
+A symbol is written exchange prefix + 6-digit code, e.g. ``SH688008`` or ``SZ300750``; this
+module is the one place that parses that form. Boards (by symbol):
+
+- ``SH688xxx`` / ``SH689xxx``: STAR Market, ±20 % daily limit
+- ``SH60xxxx``: Shanghai main board, ±10 %
+- ``SZ00xxxx``: Shenzhen main board, ±10 %
+- ``SZ30xxxx``: ChiNext, ±20 %
+
+Limit prices are ``prev_close × (1 ± ratio)`` rounded half-up to 0.01 in ``Decimal`` (with a
+previous close of 2.05, the main-board limit-up is 2.26 — float rounding would give 2.25).
+Pure functions only, no I/O; the broker may reuse them (agent_engine may import data_flow).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+SYMBOL_PATTERN = re.compile(r"^(SH|SZ)(\d{6})$")
+CENT = Decimal("0.01")
+
+
+class Board(StrEnum):
+    MAIN = "main"
+    STAR = "star"
+    CHINEXT = "chinext"
+
+
+LIMIT_RATIOS: dict[Board, Decimal] = {
+    Board.MAIN: Decimal("0.10"),
+    Board.STAR: Decimal("0.20"),
+    Board.CHINEXT: Decimal("0.20"),
+}
+
+
+def parse_symbol(symbol: str) -> tuple[str, str]:
+    """``"SH688008"`` -> ``("SH", "688008")``. Raises ValueError for anything else."""
+    m = SYMBOL_PATTERN.match(symbol) if isinstance(symbol, str) else None
+    if not m:
+        raise ValueError(f"'{symbol}' is not a symbol like SH688008 or SZ000001")
+    return m.group(1), m.group(2)
+
+
+def format_symbol(exchange: str, code: str) -> str:
+    """``("sh", "688008")`` -> ``"SH688008"`` (validated)."""
+    symbol = f"{exchange.upper()}{code}"
+    parse_symbol(symbol)
+    return symbol
+
+
+def bare_code(symbol: str) -> str:
+    """The bare 6-digit code that akshare's stock functions expect: ``"688008"``."""
+    return parse_symbol(symbol)[1]
+
+
+def board_of(symbol: str) -> Board:
+    """The board of an A-share symbol. Raises ValueError for codes outside the four boards
+    (B shares, funds, indices) rather than guessing a price limit for them."""
+    exchange, code = parse_symbol(symbol)
+    if exchange == "SH":
+        if code.startswith(("688", "689")):
+            return Board.STAR
+        if code.startswith("60"):
+            return Board.MAIN
+    elif exchange == "SZ":
+        if code.startswith("30"):
+            return Board.CHINEXT
+        if code.startswith("00"):
+            return Board.MAIN
+    raise ValueError(
+        f"{symbol} is not on a supported A-share board "
+        "(SH60xxxx/SZ00xxxx main, SH688/689 STAR, SZ30xxxx ChiNext)"
+    )
+
+
+def to_price(value: Decimal | float | int | str) -> Decimal:
+    """A price as Decimal quantized to 0.01 half-up; floats go through ``str`` (exact for
+    2-decimal prices)."""
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    return d.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def price_limits(
+    prev_close: Decimal | float | int | str, board: Board | str
+) -> tuple[Decimal, Decimal]:
+    """(limit_down, limit_up) from the previous close: ``prev × (1 ∓ ratio)`` half-up to 0.01.
+
+    >>> price_limits(Decimal("2.05"), Board.MAIN)
+    (Decimal('1.85'), Decimal('2.26'))
+    """
+    prev = prev_close if isinstance(prev_close, Decimal) else Decimal(str(prev_close))
+    if not prev.is_finite() or prev <= 0:
+        raise ValueError(f"previous close must be a positive price, got {prev_close!r}")
+    ratio = LIMIT_RATIOS[Board(board)]
+    up = (prev * (1 + ratio)).quantize(CENT, rounding=ROUND_HALF_UP)
+    down = (prev * (1 - ratio)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return down, up
+
+
+def symbol_limits(prev_close: Decimal | float | int | str, symbol: str) -> tuple[Decimal, Decimal]:
+    """``price_limits`` for the board of `symbol`."""
+    return price_limits(prev_close, board_of(symbol))

@@ -1,0 +1,269 @@
+// Response shapes of the AStock Arena API (spec/CONTRACT.md, "API responses").
+// Metrics that need enough history (Sharpe, volatility, ...) may be null early in a run.
+
+export type Valuation = "market" | "cost";
+
+export interface ServerStatus {
+  status: string;
+  version: string;
+  data_root: string;
+  active_jobs: number;
+}
+
+export type JobStatus = "starting" | "running" | "completed" | "failed" | "stopped" | string;
+
+export interface JobAgent {
+  signature: string;
+  status: string;
+  windows_done: number;
+  windows_total: number | null;
+  current_window?: string | null;
+}
+
+export interface Job {
+  job_id: string;
+  status: JobStatus;
+  pid: number | null;
+  config_path: string;
+  data_root: string;
+  started_at: string | null;
+  ended_at: string | null;
+  exit_code: number | null;
+  /** Why the job failed, when known. */
+  error?: string | null;
+  init_date?: string | null;
+  end_date?: string | null;
+  signatures?: string[];
+  agents: JobAgent[];
+  log_tail: string[];
+}
+
+export interface JobList {
+  data: Job[];
+  count: number;
+}
+
+export interface RunTradingRequest {
+  config_path: string;
+  init_date?: string;
+  end_date?: string;
+  signatures?: string[];
+}
+
+export interface RunTradingResponse {
+  job_id: string;
+  pid: number | null;
+  status: JobStatus;
+  started_at: string;
+}
+
+export interface PnlPoint {
+  window_id: string;
+  time: string;
+  equity: number;
+  return_pct: number;
+}
+
+export interface PnlSeries {
+  signature: string;
+  points: PnlPoint[];
+}
+
+export interface PnlSeriesResponse {
+  valuation: Valuation;
+  series: PnlSeries[];
+  benchmark: PnlSeries | null;
+}
+
+export interface Holding {
+  symbol: string;
+  shares: number;
+  sellable: number;
+  avg_price: number;
+  last_price: number | null;
+  market_value: number | null;
+  unrealized_pnl: number | null;
+  unrealized_pnl_pct: number | null;
+  purchase_date?: string | null;
+}
+
+export interface CurrentPositions {
+  signature: string;
+  as_of: string | null;
+  cash: number;
+  equity: number;
+  holdings: Holding[];
+}
+
+export interface ModelStat {
+  signature: string;
+  provider: string;
+  model: string;
+  total_return_pct: number | null;
+  annualized_volatility_pct: number | null;
+  sharpe: number | null;
+  /** Magnitude of the worst peak-to-trough fall, as a positive percentage. */
+  max_drawdown_pct: number | null;
+  win_rate_pct: number | null;
+  round_trips: number;
+  trades: number;
+  fees_paid: number;
+  cash: number;
+  equity: number;
+  initial_cash?: number;
+  last_action: string | null;
+  last_update: string | null;
+  tokens_in: number;
+  tokens_out: number;
+  llm_errors: number;
+  invalid_tool_calls: number;
+  rejected_orders: number;
+  model_calls?: number;
+  mean_latency_ms: number | null;
+  windows_done: number;
+}
+
+export interface BenchmarkStat {
+  signature?: string;
+  total_return_pct: number | null;
+  annualized_volatility_pct: number | null;
+  sharpe: number | null;
+  max_drawdown_pct: number | null;
+  equity?: number | null;
+  last_update?: string | null;
+}
+
+export interface ModelStatsResponse {
+  data: ModelStat[];
+  benchmark: BenchmarkStat | null;
+  updated_at: string | null;
+}
+
+/** A fill as written to position.jsonl's `this_action`. */
+export interface TradeAction {
+  action: string;
+  symbol?: string;
+  amount?: number;
+  price?: number;
+  notional?: number;
+  commission?: number;
+  stamp_duty?: number;
+  transfer_fee?: number;
+}
+
+export interface Rejection {
+  reason: string;
+  message?: string | null;
+  symbol?: string | null;
+  action?: string | null;
+  quantity?: number | null;
+}
+
+export interface ToolCallRecord {
+  name: string | null;
+  /** Raw JSON text as the model sent it (may arrive already parsed). */
+  arguments: unknown;
+  /** The text sent back to the model. */
+  result: unknown;
+  ok: boolean;
+  error_kind: string | null;
+}
+
+export interface Decision {
+  signature: string;
+  window_id: string;
+  decision_time: string;
+  outcome: string;
+  reasoning: string | null;
+  tool_calls: ToolCallRecord[];
+  trades: TradeAction[];
+  rejections: Rejection[];
+  tokens_in: number;
+  tokens_out: number;
+  llm_errors: number;
+  invalid_tool_calls: number;
+}
+
+export interface DecisionList {
+  data: Decision[];
+  count: number;
+}
+
+export interface NewsItem {
+  id: string;
+  title: string;
+  content?: string | null;
+  publish_time: string;
+  source?: string | null;
+  url?: string | null;
+  symbol?: string | null;
+}
+
+export interface NewsList {
+  data: NewsItem[];
+  count: number;
+}
+
+export interface MacdValues {
+  macd: number | null;
+  signal: number | null;
+  histogram: number | null;
+}
+
+export interface Indicators {
+  rsi?: number | null;
+  rsi_short?: number | null;
+  macd?: MacdValues | null;
+  bb_upper?: number | null;
+  bb_middle?: number | null;
+  bb_lower?: number | null;
+}
+
+export interface PricePoint {
+  time: string;
+  price: number | null;
+  indicators: Indicators | null;
+}
+
+export interface StockTrade {
+  signature: string;
+  time: string;
+  action: string;
+  amount: number | null;
+  price: number | null;
+}
+
+export interface StockDetail {
+  symbol: string;
+  prices: PricePoint[];
+  news: NewsItem[];
+  trades: StockTrade[];
+}
+
+export interface ModelInfo {
+  signature: string;
+  provider: string;
+  basemodel: string;
+  enabled: boolean;
+  status: "ready" | "missing_key" | "disabled" | string;
+  skip_reason: string | null;
+  has_records: boolean;
+}
+
+export interface ModelList {
+  data: ModelInfo[];
+}
+
+export interface ConfigInfo {
+  config_path: string;
+  description: string;
+  init_date: string;
+  end_date: string;
+  mode: string;
+  source: string;
+  agents: string[];
+}
+
+export interface ConfigList {
+  data: ConfigInfo[];
+}

@@ -1,0 +1,184 @@
+import type { Decision, Rejection, ToolCallRecord, TradeAction } from "../api/types";
+import { colorFor } from "../lib/colors";
+import { int, money, shortTime } from "../lib/format";
+import { hrefFor } from "../lib/route";
+
+/** Pretty-print JSON text (or an already parsed value); other text is shown as is. */
+export function prettyJson(value: unknown): string {
+  if (value === null || value === undefined) return "—";
+  if (typeof value !== "string") return JSON.stringify(value, null, 2);
+  try {
+    return JSON.stringify(JSON.parse(value), null, 2);
+  } catch {
+    return value;
+  }
+}
+
+function oneLine(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+export function OutcomeBadge({ outcome }: { outcome: string }) {
+  return <span className={`badge outcome-${outcome}`}>{outcome.replace(/_/g, " ")}</span>;
+}
+
+export function tradeText(t: TradeAction): string {
+  const parts = [t.action];
+  if (t.amount !== undefined) parts.push(int(t.amount));
+  if (t.symbol) parts.push(t.symbol);
+  if (t.price !== undefined) parts.push(`@ ${money(t.price)}`);
+  return parts.join(" ");
+}
+
+function TradeList({ trades }: { trades: TradeAction[] }) {
+  return (
+    <table className="table compact trades">
+      <thead>
+        <tr>
+          <th>Side</th>
+          <th>Symbol</th>
+          <th className="num">Shares</th>
+          <th className="num">Price</th>
+          <th className="num">Notional</th>
+          <th className="num">Fees</th>
+        </tr>
+      </thead>
+      <tbody>
+        {trades.map((t, i) => {
+          const fees = (t.commission ?? 0) + (t.stamp_duty ?? 0) + (t.transfer_fee ?? 0);
+          return (
+            <tr key={i}>
+              <td className={t.action === "BUY" ? "buy" : "sell"}>{t.action}</td>
+              <td>
+                {t.symbol ? (
+                  <a href={hrefFor({ view: "stock", symbol: t.symbol })}>{t.symbol}</a>
+                ) : (
+                  "—"
+                )}
+              </td>
+              <td className="num">{int(t.amount)}</td>
+              <td className="num">{money(t.price)}</td>
+              <td className="num">{money(t.notional)}</td>
+              <td
+                className="num"
+                title={`commission ${money(t.commission)}, stamp duty ${money(t.stamp_duty)}, transfer fee ${money(t.transfer_fee)}`}
+              >
+                {money(fees)}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function RejectionList({ rejections }: { rejections: Rejection[] }) {
+  return (
+    <ul className="rejections">
+      {rejections.map((r, i) => (
+        <li key={i}>
+          <span className="badge badge-reject">{r.reason}</span>{" "}
+          {[r.action, typeof r.quantity === "number" ? int(r.quantity) : null, r.symbol]
+            .filter(Boolean)
+            .join(" ")}
+          {r.message ? <span className="muted"> — {r.message}</span> : null}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function ToolCalls({ calls }: { calls: ToolCallRecord[] }) {
+  return (
+    <ol className="tool-calls">
+      {calls.map((c, i) => (
+        <li key={i} className={c.ok ? "" : "tool-failed"}>
+          <details>
+            <summary>
+              <code className="tool-name">{c.name ?? "(unnamed)"}</code>
+              <code className="tool-args">{oneLine(c.arguments)}</code>
+              {!c.ok && <span className="badge badge-reject">{c.error_kind ?? "error"}</span>}
+            </summary>
+            <div className="tool-body">
+              <div className="tool-label">Arguments</div>
+              <pre>{prettyJson(c.arguments)}</pre>
+              <div className="tool-label">Result</div>
+              <pre>{prettyJson(c.result)}</pre>
+            </div>
+          </details>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+export function DecisionCard({ d, showAgent = false }: { d: Decision; showAgent?: boolean }) {
+  return (
+    <article className="decision" data-testid="decision" data-window={d.window_id}>
+      <header className="decision-head">
+        <time className="decision-time">{d.decision_time}</time>
+        {showAgent && (
+          <a className="agent-name" href={hrefFor({ view: "agent", signature: d.signature })}>
+            <span className="swatch" style={{ background: colorFor(d.signature) }} />
+            {d.signature}
+          </a>
+        )}
+        <OutcomeBadge outcome={d.outcome} />
+        <span className="meta">
+          {int(d.tokens_in)} in / {int(d.tokens_out)} out tokens
+          {d.llm_errors > 0 && <span className="warn"> · {d.llm_errors} LLM errors</span>}
+          {d.invalid_tool_calls > 0 && (
+            <span className="warn"> · {d.invalid_tool_calls} invalid tool calls</span>
+          )}
+        </span>
+      </header>
+      {d.reasoning ? (
+        <p className="reasoning">{d.reasoning}</p>
+      ) : (
+        <p className="reasoning muted">(no reasoning text)</p>
+      )}
+      {d.trades.length > 0 && <TradeList trades={d.trades} />}
+      {d.rejections.length > 0 && <RejectionList rejections={d.rejections} />}
+      {d.tool_calls.length > 0 && (
+        <div className="tool-section">
+          <div className="tool-label">Tool calls ({d.tool_calls.length})</div>
+          <ToolCalls calls={d.tool_calls} />
+        </div>
+      )}
+    </article>
+  );
+}
+
+export function DecisionTimeline({ decisions }: { decisions: Decision[] }) {
+  return (
+    <div className="timeline">
+      {decisions.map((d) => (
+        <DecisionCard key={`${d.signature}-${d.window_id}`} d={d} />
+      ))}
+    </div>
+  );
+}
+
+/** One-line summary for the arena feed. */
+export function DecisionSummary({ d }: { d: Decision }) {
+  const what =
+    d.trades.length > 0
+      ? d.trades.map(tradeText).join(", ")
+      : d.rejections.length > 0
+        ? `${d.rejections.length} rejected`
+        : "no trade";
+  return (
+    <li className="feed-item" data-testid="feed-item">
+      <span className="feed-time">{shortTime(d.decision_time)}</span>
+      <a className="agent-name" href={hrefFor({ view: "agent", signature: d.signature })}>
+        <span className="swatch" style={{ background: colorFor(d.signature) }} />
+        {d.signature}
+      </a>
+      <OutcomeBadge outcome={d.outcome} />
+      <span className="feed-what">{what}</span>
+      <span className="feed-reason muted">{d.reasoning ?? ""}</span>
+    </li>
+  );
+}

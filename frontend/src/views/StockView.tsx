@@ -1,0 +1,243 @@
+import { useState } from "react";
+import { api } from "../api/client";
+import type { NewsItem, StockDetail } from "../api/types";
+import { type ChartMarker, type ChartSeries, LineChart } from "../components/LineChart";
+import { StatusBlock } from "../components/StatusBlock";
+import { usePolling } from "../hooks/usePolling";
+import { colorFor } from "../lib/colors";
+import { int, money, shortTime, stamp } from "../lib/format";
+import { LIVE_INTERVAL_MS, STATIC_INTERVAL_MS } from "../lib/intervals";
+import { hrefFor, navigate } from "../lib/route";
+
+const SYMBOL_RE = /^(SH|SZ)\d{6}$/;
+
+/** Price line (plus Bollinger bands when present) and one marker per agent trade. */
+export function stockChart(d: StockDetail): {
+  categories: string[];
+  series: ChartSeries[];
+  markers: ChartMarker[];
+} {
+  const categories = d.prices.map((p) => p.time);
+  const series: ChartSeries[] = [
+    { key: "price", label: d.symbol, color: "#e6edf3", values: d.prices.map((p) => p.price) },
+  ];
+  const upper = d.prices.map((p) => p.indicators?.bb_upper ?? null);
+  const lower = d.prices.map((p) => p.indicators?.bb_lower ?? null);
+  if (upper.some((v) => v !== null)) {
+    series.push({ key: "bb_upper", label: "BB upper", color: "#6e7681", dashed: true, values: upper });
+    series.push({ key: "bb_lower", label: "BB lower", color: "#6e7681", dashed: true, values: lower });
+  }
+  const markers: ChartMarker[] = [];
+  for (const t of d.trades) {
+    // The window whose time matches the trade, else the last window at or before it.
+    let index = categories.indexOf(t.time);
+    if (index < 0) {
+      index = -1;
+      categories.forEach((c, i) => {
+        if (c <= t.time) index = i;
+      });
+    }
+    if (index < 0 || t.price === null) continue;
+    const side = t.action.toUpperCase() === "SELL" ? "sell" : "buy";
+    markers.push({
+      index,
+      value: t.price,
+      kind: side,
+      color: colorFor(t.signature),
+      label: `${t.signature} ${t.action} ${int(t.amount)} @ ${money(t.price)}`,
+    });
+  }
+  return { categories, series, markers };
+}
+
+function NewsList({ news }: { news: NewsItem[] }) {
+  return (
+    <ul className="news">
+      {news.map((n) => (
+        <li key={n.id} className="news-item" data-testid="news-item">
+          <div className="news-head">
+            <time>{stamp(n.publish_time)}</time>
+            {n.source && <span className="muted"> · {n.source}</span>}
+            {n.symbol && <span className="badge">{n.symbol}</span>}
+          </div>
+          <div className="news-title">
+            {n.url ? (
+              <a href={n.url} target="_blank" rel="noreferrer noopener">
+                {n.title}
+              </a>
+            ) : (
+              n.title
+            )}
+          </div>
+          {n.content && <p className="news-content">{n.content}</p>}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function StockPanels({ d }: { d: StockDetail }) {
+  const { categories, series, markers } = stockChart(d);
+  return (
+    <>
+      <section className="panel">
+        <header className="panel-head">
+          <h2>{d.symbol} price per window</h2>
+          <span className="meta">
+            ▲ buy · ▼ sell, coloured by agent · {d.trades.length} trades
+          </span>
+        </header>
+        {d.prices.length === 0 ? (
+          <div className="state state-empty">No prices recorded for {d.symbol} yet.</div>
+        ) : (
+          <LineChart
+            categories={categories}
+            series={series}
+            markers={markers}
+            formatValue={(v) => money(v)}
+            formatCategory={shortTime}
+            ariaLabel={`${d.symbol} price per decision window with agent trades`}
+          />
+        )}
+      </section>
+      <div className="two-col">
+        <section className="panel">
+          <header className="panel-head">
+            <h2>Agent trades</h2>
+          </header>
+          {d.trades.length === 0 ? (
+            <div className="state state-empty">No agent has traded {d.symbol}.</div>
+          ) : (
+            <div className="table-wrap">
+              <table className="table compact" aria-label="Agent trades">
+                <thead>
+                  <tr>
+                    <th>Time</th>
+                    <th>Agent</th>
+                    <th>Side</th>
+                    <th className="num">Shares</th>
+                    <th className="num">Price</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {[...d.trades].reverse().map((t, i) => (
+                    <tr key={i}>
+                      <td>{stamp(t.time)}</td>
+                      <td>
+                        <a
+                          className="agent-name"
+                          href={hrefFor({ view: "agent", signature: t.signature })}
+                        >
+                          <span className="swatch" style={{ background: colorFor(t.signature) }} />
+                          {t.signature}
+                        </a>
+                      </td>
+                      <td className={t.action.toUpperCase() === "SELL" ? "sell" : "buy"}>
+                        {t.action}
+                      </td>
+                      <td className="num">{int(t.amount)}</td>
+                      <td className="num">{money(t.price)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+        <section className="panel">
+          <header className="panel-head">
+            <h2>News</h2>
+          </header>
+          {d.news.length === 0 ? (
+            <div className="state state-empty">No news for {d.symbol}.</div>
+          ) : (
+            <NewsList news={d.news} />
+          )}
+        </section>
+      </div>
+    </>
+  );
+}
+
+export function StockView({ symbol }: { symbol: string | null }) {
+  const [draft, setDraft] = useState(symbol ?? "");
+  // There is no symbol list endpoint: offer the symbols seen in the news and in agents' trades.
+  const news = usePolling(
+    "news-symbols",
+    (signal) => api.news(200, undefined, signal),
+    STATIC_INTERVAL_MS,
+  );
+  const traded = usePolling(
+    "traded-symbols",
+    (signal) => api.recentDecisions(undefined, 200, signal),
+    STATIC_INTERVAL_MS,
+  );
+  const known = [
+    ...new Set(
+      [
+        ...(news.data?.data ?? []).map((n) => n.symbol),
+        ...(traded.data?.data ?? []).flatMap((d) => d.trades.map((t) => t.symbol)),
+      ].filter((s): s is string => !!s),
+    ),
+  ].sort();
+  const chosen = symbol ?? known[0] ?? null;
+  const detail = usePolling(
+    chosen ? `stock-${chosen}` : null,
+    (signal) => api.stockDetail(chosen ?? "", signal),
+    LIVE_INTERVAL_MS,
+  );
+  const valid = SYMBOL_RE.test(draft.trim().toUpperCase());
+
+  return (
+    <div className="stack">
+      <section className="panel">
+        <header className="panel-head">
+          <h2>Stock</h2>
+          <form
+            className="controls"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (valid) navigate({ view: "stock", symbol: draft.trim().toUpperCase() });
+            }}
+          >
+            <input
+              aria-label="Symbol"
+              placeholder="SH688008"
+              list="known-symbols"
+              value={draft}
+              onChange={(e) => setDraft(e.target.value)}
+              size={12}
+            />
+            <datalist id="known-symbols">
+              {known.map((s) => (
+                <option key={s} value={s} />
+              ))}
+            </datalist>
+            <button type="submit" className="btn" disabled={!valid}>
+              Show
+            </button>
+          </form>
+        </header>
+        {known.length > 0 && (
+          <div className="chips">
+            {known.map((s) => (
+              <a
+                key={s}
+                className={`chip${s === chosen ? " active" : ""}`}
+                href={hrefFor({ view: "stock", symbol: s })}
+              >
+                {s}
+              </a>
+            ))}
+          </div>
+        )}
+        {!chosen && <div className="state state-empty">Enter a symbol such as SH688008.</div>}
+      </section>
+      {chosen && (
+        <StatusBlock state={detail} what={`data for ${chosen}`}>
+          {(d) => <StockPanels d={d} />}
+        </StatusBlock>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,173 @@
+"""AStock Arena command line: `python main.py [config] [options]`.
+
+Without `ONLY_SIGNATURE` in the environment this is the orchestrator: it loads and validates the
+config, prints the plan, optionally moves old data aside (`--fresh`) and backs the data root up,
+spawns one agent process per runnable agent, shows progress and prints a summary table.
+With `ONLY_SIGNATURE=<signature>` it runs that one agent in this process (what the children do).
+
+Exit codes: 0 all agents completed, 1 an agent failed, 2 config error, 130/143 SIGINT/SIGTERM.
+Imports are kept lazy: an agent process loads neither the orchestrator nor pandas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from settings.config import (
+    PROJECT_ROOT,
+    SETTINGS_DIR,
+    ArenaConfig,
+    ArenaError,
+    ConfigError,
+    load_config,
+    parse_config,
+)
+
+DEFAULT_CONFIG = SETTINGS_DIR / "default_config.json"
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2025-11-03") from None
+
+
+def _signature_list(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of signatures")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="main.py",
+        description="Run an AStock Arena: LLM and baseline agents trading China A-shares.",
+    )
+    p.add_argument(
+        "config",
+        nargs="?",
+        default=str(DEFAULT_CONFIG),
+        help="config JSON (default: settings/default_config.json); a bare name is also "
+        "looked up in settings/",
+    )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: move each running agent's old data to agent_data/.moved/ (never deleted)",
+    )
+    p.add_argument("--init-date", type=_iso_date, help="override date_range.init_date")
+    p.add_argument("--end-date", type=_iso_date, help="override date_range.end_date")
+    p.add_argument(
+        "--signatures", type=_signature_list, help="comma-separated agents to run (default: all)"
+    )
+    p.add_argument(
+        "--no-backup", action="store_true", help="skip the automatic backup before the run"
+    )
+    return p
+
+
+def resolve_config_path(text: str) -> Path:
+    """The path as given (relative to the cwd), else relative to settings/."""
+    p = Path(text).expanduser()
+    if p.is_file() or p.is_absolute():
+        return p.resolve()
+    alt = SETTINGS_DIR / p
+    return alt.resolve() if alt.is_file() else p.resolve()
+
+
+def apply_overrides(
+    config: ArenaConfig, init_date: date | None, end_date: date | None, source: str
+) -> ArenaConfig:
+    """The config with --init-date/--end-date applied, validated again (ConfigError)."""
+    if init_date is None and end_date is None:
+        return config
+    data = config.model_dump(mode="json")
+    if init_date is not None:
+        data["date_range"]["init_date"] = init_date.isoformat()
+    if end_date is not None:
+        data["date_range"]["end_date"] = end_date.isoformat()
+    return parse_config(data, f"{source} (with --init-date/--end-date)")
+
+
+def child_args(args: argparse.Namespace) -> list[str]:
+    """Flags an agent process needs to see the same config as the orchestrator."""
+    out: list[str] = []
+    if args.init_date is not None:
+        out += ["--init-date", args.init_date.isoformat()]
+    if args.end_date is not None:
+        out += ["--end-date", args.end_date.isoformat()]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config_path = resolve_config_path(args.config)
+    try:
+        config = load_config(config_path)
+        config = apply_overrides(config, args.init_date, args.end_date, str(config_path))
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    only = os.environ.get("ONLY_SIGNATURE", "").strip()
+    if only:
+        return run_one_agent(config, only, config_path)
+    return run_orchestrator(config, config_path, args)
+
+
+def run_one_agent(config: ArenaConfig, signature: str, config_path: Path) -> int:
+    """`ONLY_SIGNATURE=<sig> python main.py`: run one agent in this process."""
+    from agent_engine.runner import agent_main
+
+    return agent_main(config, signature, config_path)
+
+
+def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Namespace) -> int:
+    from agent_engine import orchestrator as orch
+
+    shown_path = _display_path(config_path)
+    try:
+        plan = orch.build_plan(config, args.signatures)
+        days = orch.plan_trading_days(config)
+    except ArenaError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(orch.format_plan(config, plan, shown_path, days), flush=True)
+    if not any(p.runs for p in plan):
+        print("error: no agent can run (see the plan above)", file=sys.stderr)
+        return EXIT_CONFIG
+    data_root = config.data_root()
+    if args.fresh:
+        stamp = orch.fresh_stamp()
+        for entry in plan:
+            if entry.runs:
+                moved = orch.move_aside(data_root, entry.signature, stamp)
+                if moved is not None:
+                    print(f"--fresh: moved {entry.signature} records to {moved}", flush=True)
+    if not args.no_backup:
+        orch.auto_backup(config)
+    run = orch.ArenaRun(
+        config=config,
+        config_path=config_path,
+        plan=plan,
+        trading_days=days,
+        child_args=child_args(args),
+    )
+    return orch.run_arena(run)
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

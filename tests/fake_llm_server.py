@@ -1,0 +1,450 @@
+"""Fake OpenAI-compatible and Anthropic servers for tests and benchmarks (stdlib only).
+
+Real HTTP on 127.0.0.1 (ThreadingHTTPServer), speaking
+- `POST /v1/chat/completions` (OpenAI Chat Completions: ids, choices, tool_calls, usage), and
+- `POST /v1/messages` (Anthropic Messages: content blocks, tool_use, stop_reason, usage).
+Point the SDKs at it with `base_url=server.openai_base_url` (".../v1") or
+`server.anthropic_base_url` (no "/v1").
+
+Two ways to run it:
+- in-process: `with FakeLLMServer(script=[...]) as server: ...` (or `fake_llm_server(...)`);
+- as a process (for main.py subprocess end-to-end runs):
+  `python -m tests.fake_llm_server --script script.json --port-file port.txt
+   [--rule trade] [--requests-log requests.jsonl] [--port 0]`
+  writes its port to the port file once it listens, runs until SIGTERM/SIGINT.
+
+Replies come from a script (consumed one per request, in order), then from a rule.
+A script is a list of steps, or a dict `{"default": [...], "models": {"<model>": [...]},
+"rule": "<rule>"}` with one queue per requested model (for several agents on one server).
+Step kinds (`"kind"`; every step may also set `"delay"` seconds before replying, `"usage"`
+{"prompt_tokens", "completion_tokens"} and `"model"`):
+- `{"kind": "tool_calls", "calls": [{"name": ..., "arguments": <str or object>, "id"?: ...}],
+   "text"?: ...}` — arguments given as a string are sent verbatim (malformed JSON included);
+- `{"kind": "text", "text": ...}` — a final answer; `{"kind": "long_text", "chars": n}`;
+- `{"kind": "error", "status": 429, "headers"?: {"retry-after": "0"}, "message"?: ...}`;
+- `{"kind": "garbage", "body"?: "not json", "status"?: 200}` — an unusable 200 body;
+- `{"kind": "empty_choices"}` — a 200 without choices / content.
+Rules (stateless, safe for many concurrent agents; `step` = assistant turns so far + 1):
+- `answer`: a final answer at once;
+- `portfolio_then_answer`: step 1 calls get_portfolio, then a final answer;
+- `trade`: step 1 get_portfolio; step 2 SELL all sellable shares of the first holding with
+  sellable shares, else BUY `TRADE_QUANTITY` of the first symbol in the user prompt if there are
+  no holdings; then a final answer.
+Every request is recorded (`server.requests`: path, headers, body) and optionally appended to
+a JSONL file, so tests can assert what was sent (tool results, parameters, no leaked keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+DEFAULT_USAGE = {"prompt_tokens": 100, "completion_tokens": 10}
+DEFAULT_MODEL = "fake-model"
+TRADE_QUANTITY = 200
+FINAL_TEXT = "Holding; no further trades."
+SYMBOL_RE = re.compile(r"\b(?:SH|SZ)\d{6}\b")
+RULES = ("answer", "portfolio_then_answer", "trade")
+
+
+# --- conversation helpers (provider-neutral view of a request) ---------------------------
+
+
+def _assistant_turns(body: dict[str, Any]) -> int:
+    return sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant")
+
+
+def _first_user_text(body: dict[str, Any]) -> str:
+    for m in body.get("messages") or []:
+        if m.get("role") == "user":
+            content = m.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return ""
+
+
+def tool_results(body: dict[str, Any]) -> list[str]:
+    """Tool result texts in a request, oldest first (OpenAI role=tool; Anthropic tool_result)."""
+    out: list[str] = []
+    for m in body.get("messages") or []:
+        if m.get("role") == "tool":
+            out.append(str(m.get("content", "")))
+        content = m.get("content")
+        if m.get("role") == "user" and isinstance(content, list):
+            for block in content:
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    c = block.get("content")
+                    if isinstance(c, list):
+                        c = " ".join(str(x.get("text", "")) for x in c if isinstance(x, dict))
+                    out.append(str(c))
+    return out
+
+
+def rule_step(rule: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The scripted step a rule produces for this request."""
+    step = _assistant_turns(body) + 1
+    if rule == "answer" or step > 2 + (rule == "trade"):
+        return {"kind": "text", "text": FINAL_TEXT}
+    if step == 1:
+        if rule in ("portfolio_then_answer", "trade"):
+            return {"kind": "tool_calls", "calls": [{"name": "get_portfolio", "arguments": "{}"}]}
+        return {"kind": "text", "text": FINAL_TEXT}
+    if rule == "portfolio_then_answer":
+        return {"kind": "text", "text": FINAL_TEXT}
+    # rule == "trade", step 2: decide from the get_portfolio result
+    results = tool_results(body)
+    try:
+        portfolio = json.loads(results[-1]) if results else {}
+    except json.JSONDecodeError:
+        portfolio = {}
+    holdings = portfolio.get("holdings") if isinstance(portfolio, dict) else None
+    holdings = holdings if isinstance(holdings, list) else []
+    for h in holdings:
+        if isinstance(h, dict) and int(h.get("sellable") or 0) > 0:
+            args = {"symbol": h.get("symbol"), "action": "SELL", "quantity": int(h["sellable"])}
+            return {"kind": "tool_calls", "calls": [{"name": "execute_trade", "arguments": args}]}
+    if not holdings:
+        symbols = SYMBOL_RE.findall(_first_user_text(body).split("Market at", 1)[-1])
+        if symbols:
+            args = {"symbol": symbols[0], "action": "BUY", "quantity": TRADE_QUANTITY}
+            return {"kind": "tool_calls", "calls": [{"name": "execute_trade", "arguments": args}]}
+    return {"kind": "text", "text": FINAL_TEXT}
+
+
+# --- reply rendering ------------------------------------------------------------------------
+
+
+def _long_text(chars: int) -> str:
+    unit = "This is a very long answer from a verbose model. "
+    return (unit * (chars // len(unit) + 1))[:chars]
+
+
+def _usage(step: dict[str, Any]) -> dict[str, int]:
+    usage = dict(DEFAULT_USAGE)
+    usage.update(step.get("usage") or {})
+    return usage
+
+
+def _arguments_text(arguments: Any) -> str:
+    return arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+
+
+def render_openai(
+    step: dict[str, Any], body: dict[str, Any], n: int
+) -> tuple[int, dict[str, str], bytes]:
+    kind = step.get("kind", "text")
+    model = step.get("model") or body.get("model") or DEFAULT_MODEL
+    if kind == "error":
+        status = int(step.get("status", 500))
+        payload = {
+            "error": {
+                "message": step.get("message", f"fake error {status}"),
+                "type": "fake_error",
+                "code": status,
+            }
+        }
+        return status, dict(step.get("headers") or {}), json.dumps(payload).encode()
+    if kind == "garbage":
+        return int(step.get("status", 200)), {}, str(step.get("body", "this is not json")).encode()
+    usage = _usage(step)
+    usage_obj = {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]}
+    base = {
+        "id": f"chatcmpl-fake-{n}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "usage": usage_obj,
+    }
+    if kind == "empty_choices":
+        return 200, {}, json.dumps({**base, "choices": []}).encode()
+    text = _long_text(int(step.get("chars", 100_000))) if kind == "long_text" else step.get("text")
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    finish = step.get("finish_reason") or "stop"
+    if kind == "tool_calls":
+        message["tool_calls"] = [
+            {
+                "id": c.get("id", f"call_{n}_{i}"),
+                "type": "function",
+                "function": {
+                    "name": c.get("name", ""),
+                    "arguments": _arguments_text(c.get("arguments", "{}")),
+                },
+            }
+            for i, c in enumerate(step.get("calls") or [], start=1)
+        ]
+        finish = step.get("finish_reason") or "tool_calls"
+    payload = {**base, "choices": [{"index": 0, "message": message, "finish_reason": finish}]}
+    return 200, {}, json.dumps(payload, ensure_ascii=False).encode()
+
+
+def render_anthropic(
+    step: dict[str, Any], body: dict[str, Any], n: int
+) -> tuple[int, dict[str, str], bytes]:
+    kind = step.get("kind", "text")
+    model = step.get("model") or body.get("model") or DEFAULT_MODEL
+    if kind == "error":
+        status = int(step.get("status", 500))
+        etype = {
+            429: "rate_limit_error",
+            401: "authentication_error",
+            400: "invalid_request_error",
+            529: "overloaded_error",
+        }.get(status, "api_error")
+        payload = {
+            "type": "error",
+            "error": {"type": etype, "message": step.get("message", f"fake error {status}")},
+        }
+        return status, dict(step.get("headers") or {}), json.dumps(payload).encode()
+    if kind == "garbage":
+        return int(step.get("status", 200)), {}, str(step.get("body", "this is not json")).encode()
+    usage = _usage(step)
+    base = {
+        "id": f"msg_fake_{n}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": usage["prompt_tokens"],
+            "output_tokens": usage["completion_tokens"],
+        },
+    }
+    if kind == "empty_choices":
+        return 200, {}, json.dumps({**base, "content": None, "stop_reason": "end_turn"}).encode()
+    blocks: list[dict[str, Any]] = []
+    text = _long_text(int(step.get("chars", 100_000))) if kind == "long_text" else step.get("text")
+    if text:
+        blocks.append({"type": "text", "text": text})
+    stop = step.get("finish_reason") or "end_turn"
+    if kind == "tool_calls":
+        for i, c in enumerate(step.get("calls") or [], start=1):
+            arguments = c.get("arguments", {})
+            if isinstance(arguments, str):
+                # unparsable text is sent verbatim as a string: a malformed tool_use input
+                with contextlib.suppress(json.JSONDecodeError):
+                    arguments = json.loads(arguments)
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": c.get("id", f"toolu_{n}_{i}"),
+                    "name": c.get("name", ""),
+                    "input": arguments,
+                }
+            )
+        stop = step.get("finish_reason") or "tool_use"
+    payload = {**base, "content": blocks, "stop_reason": stop}
+    return 200, {}, json.dumps(payload, ensure_ascii=False).encode()
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+class FakeLLMServer:
+    """A scripted fake provider; see the module docstring."""
+
+    def __init__(
+        self,
+        script: list[dict[str, Any]] | dict[str, Any] | None = None,
+        *,
+        rule: str = "answer",
+        port: int = 0,
+        requests_log: Path | None = None,
+    ) -> None:
+        if isinstance(script, dict):
+            rule = script.get("rule", rule)
+            self._queues = {k: list(v) for k, v in (script.get("models") or {}).items()}
+            self._default = list(script.get("default") or [])
+        else:
+            self._queues = {}
+            self._default = list(script or [])
+        if rule not in RULES:
+            raise ValueError(f"unknown rule {rule!r}; choose from {RULES}")
+        self.rule = rule
+        self.requests: list[dict[str, Any]] = []
+        self.requests_log = requests_log
+        self.replies = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        return self.url
+
+    def start(self) -> FakeLLMServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeLLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- script ------------------------------------------------------------------------------
+    def add(self, *steps: dict[str, Any], model: str | None = None) -> None:
+        with self._lock:
+            (self._queues.setdefault(model, []) if model else self._default).extend(steps)
+
+    def remaining(self) -> int:
+        with self._lock:
+            return len(self._default) + sum(len(q) for q in self._queues.values())
+
+    def assert_complete(self) -> None:
+        left = self.remaining()
+        if left:
+            raise AssertionError(f"{left} scripted step(s) were not consumed")
+
+    def bodies(self, path_suffix: str = "") -> list[dict[str, Any]]:
+        with self._lock:
+            return [r["body"] for r in self.requests if r["path"].endswith(path_suffix)]
+
+    def _next_step(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            queue = self._queues.get(str(body.get("model")))
+            if queue:
+                return queue.pop(0)
+            if self._default:
+                return self._default.pop(0)
+        return rule_step(self.rule, body)
+
+    def _record(self, path: str, headers: dict[str, str], body: Any) -> int:
+        entry = {"path": path, "headers": headers, "body": body, "time": time.time()}
+        with self._lock:
+            self.requests.append(entry)
+            n = len(self.requests)
+            if self.requests_log is not None:
+                with open(self.requests_log, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        return n
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def do_GET(self) -> None:
+                self._send(200, {}, b'{"status":"ok"}')
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    body = {"_raw": raw.decode("utf-8", "replace")}
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                n = server._record(self.path, headers, body)
+                if self.path.rstrip("/").endswith("/chat/completions"):
+                    render = render_openai
+                elif self.path.rstrip("/").endswith("/messages"):
+                    render = render_anthropic
+                else:
+                    self._send(404, {}, b'{"error":{"message":"not found"}}')
+                    return
+                step = server._next_step(body if isinstance(body, dict) else {})
+                delay = float(step.get("delay") or 0)
+                if delay and server._stopping.wait(delay):
+                    return
+                status, extra, payload = render(step, body, n)
+                with server._lock:
+                    server.replies += 1
+                self._send(status, extra, payload)
+
+            def _send(self, status: int, extra: dict[str, str], payload: bytes) -> None:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    for k, v in extra.items():
+                        self.send_header(k, str(v))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    self.wfile.flush()
+
+        return Handler
+
+
+@contextlib.contextmanager
+def fake_llm_server(
+    script: list[dict[str, Any]] | dict[str, Any] | None = None, *, rule: str = "answer"
+) -> Iterator[FakeLLMServer]:
+    server = FakeLLMServer(script, rule=rule).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--script", type=Path, help="JSON file: a list of steps or a dict")
+    parser.add_argument("--port-file", type=Path, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--rule", default=None, choices=RULES)
+    parser.add_argument("--requests-log", type=Path, default=None)
+    args = parser.parse_args(argv)
+    script = json.loads(args.script.read_text(encoding="utf-8")) if args.script else None
+    kwargs: dict[str, Any] = {"port": args.port, "requests_log": args.requests_log}
+    if args.rule:
+        kwargs["rule"] = args.rule
+        if isinstance(script, dict):
+            script = {**script, "rule": args.rule}
+    server = FakeLLMServer(script, **kwargs)
+
+    def _stop(signum: int, _frame: Any) -> None:
+        threading.Thread(target=server.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    tmp = args.port_file.with_name(args.port_file.name + ".tmp")
+    tmp.write_text(str(server.port), encoding="utf-8")
+    os.replace(tmp, args.port_file)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""Killing things mid-run: an agent SIGKILLed (rerun loses and doubles nothing), main.py
+SIGTERMed (forwarded, no orphans, exit 143) and main.py SIGKILLed (agents still go away)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.fake_llm_server import FakeLLMServer
+from tests.main_helpers import (
+    arena_config,
+    baseline,
+    key_env,
+    openai_agent,
+    summary_rows,
+    text_step,
+    trade_step,
+)
+from tests.runner_helpers import (
+    assert_windows_exactly_once,
+    main_env,
+    positions,
+    read_json,
+    run_main,
+    start_main,
+    wait_for,
+    window_log,
+)
+
+pytestmark = pytest.mark.slow
+
+WINDOWS = [
+    f"{day}T{hhmm}"
+    for day in ("2025-11-03", "2025-11-04", "2025-11-05")
+    for hhmm in ("10:30", "11:30", "14:00")
+]
+SLOW = 60.0  # a reply the test never waits for: the agent is killed or stopped during it
+
+
+def _events(data_root: Path, sig: str, window_id: str) -> list[str]:
+    try:
+        return [e["type"] for e in window_log(data_root, sig, window_id)]
+    except FileNotFoundError:
+        return []
+
+
+def _alive(pids: list[int]) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
+def test_sigkilled_agents_resume_without_losing_or_doubling_a_window(
+    tmp_path: Path, data_root: Path
+) -> None:
+    # "after": killed in window 4 after its BUY was recorded (waiting for its final answer);
+    # "before": killed in window 4 while waiting for its first reply (nothing recorded).
+    with FakeLLMServer(rule="answer") as server:
+        server.add(*[text_step()] * 3, trade_step("SH688008", "BUY", 200),
+                   text_step("done", delay=SLOW), model="after")  # fmt: skip
+        server.add(*[text_step()] * 3, text_step("late", delay=SLOW), model="before")
+        models = [
+            baseline("bh"),
+            openai_agent("after", server.openai_base_url),
+            openai_agent("before", server.openai_base_url),
+        ]
+        cfg = arena_config(tmp_path, data_root, models)
+        runtime = tmp_path / "rt"
+        env = main_env(runtime, **key_env())
+        proc = start_main([str(cfg), "--no-backup"], env, tmp_path / "run1.log")
+        try:
+            w4 = WINDOWS[3]
+            wait_for(lambda: "tool_result" in _events(data_root, "after", w4), 60, "after's BUY")
+            wait_for(lambda: "window_start" in _events(data_root, "before", w4), 60, "before")
+            for sig in ("after", "before"):
+                state = read_json(runtime / f"runtime_env_{sig}.json")
+                assert state is not None and state["current_window"] == w4
+                os.kill(state["pid"], signal.SIGKILL)
+            code = proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        out = (tmp_path / "run1.log").read_text()
+        assert code == 1, out
+        rows = summary_rows(out)
+        assert rows["bh"][0] == "completed"
+        assert rows["after"][:2] == ["failed", "4/9"] and rows["before"][:2] == ["failed", "3/9"]
+        assert "agent after failed: killed by SIGKILL" in out
+        state = read_json(runtime / "runtime_env_after.json")
+        assert state is not None and state["status"] == "failed"
+        assert state["last_error"] == "killed by SIGKILL"
+
+        # Rerun: both resume; "after" does not buy again, "before" reruns window 4 (attempt 2)
+        again = run_main([str(cfg), "--no-backup"], env)
+        assert again.returncode == 0, again.stdout + again.stderr
+
+    after = positions(data_root, "after")
+    assert_windows_exactly_once(after, WINDOWS)
+    buys = [r for r in after if r["this_action"]["action"] == "BUY"]
+    assert [b["window_id"] for b in buys] == [WINDOWS[3]]
+    assert [e["attempt"] for e in window_log(data_root, "after", WINDOWS[3])
+            if e["type"] == "window_start"] == [1]  # fmt: skip
+    before = positions(data_root, "before")
+    assert_windows_exactly_once(before, WINDOWS)
+    log4 = window_log(data_root, "before", WINDOWS[3])
+    assert [e["attempt"] for e in log4 if e["type"] == "window_start"] == [1, 2]
+    assert [e["outcome"] for e in log4 if e["type"] == "window_end"] == ["no_trade"]
+    assert_windows_exactly_once(positions(data_root, "bh"), WINDOWS)
+
+
+def test_sigterm_to_main_stops_every_agent_and_leaves_no_orphans(
+    tmp_path: Path, data_root: Path
+) -> None:
+    with FakeLLMServer(rule="answer") as server:
+        server.add(text_step(), text_step("slow", delay=SLOW), model="slow")
+        models = [baseline("bh"), openai_agent("slow", server.openai_base_url)]
+        cfg = arena_config(tmp_path, data_root, models)
+        runtime = tmp_path / "rt"
+        env = main_env(runtime, **key_env())
+        proc = start_main([str(cfg), "--no-backup"], env, tmp_path / "run.log")
+        try:
+            wait_for(lambda: "window_start" in _events(data_root, "slow", WINDOWS[1]), 60, "w2")
+            children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+            assert len(children) == 2
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        out = (tmp_path / "run.log").read_text()
+        assert code == 143, out
+        assert wait_for(lambda: not _alive(children), 10, "children to exit") is True
+        assert "received SIGTERM" in out
+        assert summary_rows(out)["slow"][:2] == ["stopped", "1/9"]
+        state = read_json(runtime / "runtime_env_slow.json")
+        assert state is not None and state["status"] == "stopped"
+        assert state["current_window"] == WINDOWS[1]
+        log2 = window_log(data_root, "slow", WINDOWS[1])
+        assert log2[-1]["type"] == "window_end" and log2[-1]["outcome"] == "interrupted"
+        # the stopped run resumes where it stopped
+        again = run_main([str(cfg), "--no-backup"], env)
+        assert again.returncode == 0, again.stdout + again.stderr
+    assert_windows_exactly_once(positions(data_root, "slow"), WINDOWS)
+    assert_windows_exactly_once(positions(data_root, "bh"), WINDOWS)
+
+
+def test_sigkilled_main_leaves_no_orphans(tmp_path: Path, data_root: Path) -> None:
+    with FakeLLMServer(rule="answer") as server:
+        server.add(text_step("slow", delay=SLOW), model="slow")
+        cfg = arena_config(tmp_path, data_root, [openai_agent("slow", server.openai_base_url)])
+        env = main_env(tmp_path / "rt", **key_env())
+        proc = start_main([str(cfg), "--no-backup"], env, tmp_path / "run.log")
+        try:
+            wait_for(lambda: "window_start" in _events(data_root, "slow", WINDOWS[0]), 60, "w1")
+            children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+            assert children
+            proc.kill()
+            proc.wait(timeout=10)
+            assert wait_for(lambda: not _alive(children), 20, "orphans to exit") is True
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    state = read_json(tmp_path / "rt" / "runtime_env_slow.json")
+    assert state is not None and state["status"] == "stopped"
