@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_engine.jobs import ActiveRunError, Job, JobManager, JobStartError
 from data_flow.backup import BackupError, create_backup
-from data_flow.live.store import LiveStore
+from data_flow.live.store import Body, LiveStore
 from settings.config import (
     PROJECT_ROOT,
     SETTINGS_DIR,
@@ -364,14 +364,15 @@ def _config_model_info(signature: str) -> tuple[str | None, str | None]:
     return model.provider, model.basemodel
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async on purpose: a sync dependency would cost a threadpool hop per request
     return request.app.state.arena
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def require_token(request: Request, state: StateDep) -> None:
+async def require_token(request: Request, state: StateDep) -> None:
     token = state.settings.token
     if not token:
         return
@@ -404,6 +405,17 @@ def _job_public(state: AppState, job: Job) -> JobPublic:
     )
 
 
+def _json_body(request: Request, body: Body) -> Response:
+    """A cached JSON body; gzip-encoded (precomputed once per data version) when accepted."""
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(
+            content=body.gzip,
+            media_type=JSON,
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
+    return Response(content=body.raw, media_type=JSON, headers={"Vary": "Accept-Encoding"})
+
+
 def _not_found(what: str) -> HTTPException:
     return HTTPException(status_code=404, detail=what)
 
@@ -416,6 +428,38 @@ POST_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 401: {"model": ErrorRe
 
 SignatureQuery = Annotated[str | None, Query(pattern=SIGNATURE_PATTERN, max_length=64)]
 RequiredSignature = Annotated[str, Query(pattern=SIGNATURE_PATTERN, max_length=64)]
+
+
+class LoopbackOnlyMiddleware:
+    """Without a token, refuse (403) connections that reached a non-loopback server address.
+
+    `python api_server.py` already refuses to bind such an address; this also covers other
+    launchers (e.g. `uvicorn api_server:app --host 0.0.0.0`). Non-IP hosts (test clients,
+    unix sockets) are left alone.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            server = scope.get("server")
+            if server and not _loopback_or_not_ip(str(server[0])):
+                response = Response(
+                    content=b'{"detail":"set ARENA_API_TOKEN to serve beyond loopback"}',
+                    status_code=403,
+                    media_type=JSON,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _loopback_or_not_ip(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return True
 
 
 # --- app -----------------------------------------------------------------------------------
@@ -437,6 +481,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,
     )
     app.state.arena = state
+    if not settings.token:
+        app.add_middleware(LoopbackOnlyMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -531,6 +577,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         tags=["live"],
     )
     async def pnl_series(
+        request: Request,
         st: StateDep,
         signature: SignatureQuery = None,
         valuation: Literal["market", "cost"] = "market",
@@ -539,7 +586,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             body = st.store.pnl_series(signature, valuation)
         except KeyError:
             raise _not_found(f"unknown signature {signature!r}") from None
-        return Response(content=body, media_type=JSON)
+        return _json_body(request, body)
 
     @app.get(
         "/api/live/model-stats",
@@ -548,12 +595,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         responses=ERRORS,
         tags=["live"],
     )
-    async def model_stats(st: StateDep, signature: SignatureQuery = None) -> Response:
+    async def model_stats(
+        request: Request, st: StateDep, signature: SignatureQuery = None
+    ) -> Response:
         try:
             body = st.store.model_stats(signature)
         except KeyError:
             raise _not_found(f"unknown signature {signature!r}") from None
-        return Response(content=body, media_type=JSON)
+        return _json_body(request, body)
 
     @app.get(
         "/api/live/current-positions",

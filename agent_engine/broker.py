@@ -386,7 +386,7 @@ class Broker:
         (0 if none). Ignores the limit-up rule."""
         board = board_of(symbol)
         quote = quotes.get(symbol)
-        if board is None or quote is None or quote.price is None:
+        if board is None or symbol not in self.universe or quote is None or quote.price is None:
             return 0
         fill_price = self.fill_price(quote, OrderSide.BUY)
         if fill_price <= 0:

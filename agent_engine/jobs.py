@@ -33,7 +33,13 @@ from filelock import FileLock
 
 from data_flow.clock import now_iso
 from data_flow.fsio import atomic_write_json
-from settings.config import PROJECT_ROOT, ArenaError, load_config, resolve_settings_path
+from settings.config import (
+    PROJECT_ROOT,
+    SETTINGS_DIR,
+    ArenaError,
+    load_config,
+    resolve_settings_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +59,10 @@ class JobStatus(StrEnum):
 class ActiveRunError(ArenaError):
     """A run is already active on the same data root."""
 
-    def __init__(self, data_root: str, job_id: str) -> None:
-        super().__init__(f"job {job_id} is already running on data root {data_root}")
+    def __init__(self, data_root: str, holder: str) -> None:
+        super().__init__(f"{holder} is already running on data root {data_root}")
         self.data_root = data_root
-        self.job_id = job_id
+        self.holder = holder
 
 
 class JobStartError(ArenaError):
@@ -252,7 +258,10 @@ class JobManager:
                     and other.data_root == data_root
                     and self._alive(other)
                 ):
-                    raise ActiveRunError(data_root, other.job_id)
+                    raise ActiveRunError(data_root, f"job {other.job_id}")
+            cli_pid = _cli_run_on(data_root)
+            if cli_pid is not None:
+                raise ActiveRunError(data_root, f"a main.py run (agent pid {cli_pid})")
             runtime_dir.mkdir(parents=True, exist_ok=True)
             with open(log_path, "ab") as log_fh:
                 try:
@@ -430,6 +439,28 @@ def _select_signatures(config: Any, signatures: list[str] | None) -> list[str]:
     if unknown:
         raise ConfigError(f"signatures: unknown signature(s) {', '.join(unknown)} in config")
     return list(dict.fromkeys(signatures))
+
+
+def _cli_run_on(data_root: str) -> int | None:
+    """PID of a live agent that a command-line `main.py` run (default runtime dir,
+    settings/runtime) reports on `data_root`, if any."""
+    for path in sorted((SETTINGS_DIR / "runtime").glob("runtime_env_*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or data.get("status") not in ("starting", "running"):
+            continue
+        pid = data.get("pid")
+        if not isinstance(pid, int) or str(data.get("data_root")) != data_root:
+            continue
+        try:
+            proc = psutil.Process(pid)
+            if proc.status() != psutil.STATUS_ZOMBIE and "main.py" in " ".join(proc.cmdline()):
+                return pid
+        except psutil.Error:
+            continue
+    return None
 
 
 def _process_tree(pid: int, create_time: float | None) -> list[psutil.Process]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -32,9 +33,10 @@ from agent_engine.runtime_env import (
     RuntimeEnv,
     read_runtime_env,
     runtime_env_path,
+    write_state,
 )
 from data_flow.clock import SHANGHAI, now_iso
-from data_flow.fsio import atomic_write_json, iter_jsonl
+from data_flow.fsio import iter_jsonl
 from settings.config import PROJECT_ROOT, ArenaConfig, ConfigError
 
 MAIN_PY = PROJECT_ROOT / "main.py"
@@ -334,7 +336,8 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
         if stop.signum is None:
             stop.signum = signum
             stop.deadline = time.monotonic() + run.stop_grace
-            emit(f"received {signal.Signals(signum).name}: stopping {len(agents)} agent(s)")
+            running = sum(1 for a in agents if a.proc.poll() is None)
+            emit(f"received {signal.Signals(signum).name}: stopping {running} running agent(s)")
         for a in agents:
             _signal_group(a, signum)
 
@@ -432,7 +435,7 @@ def _settle_runtime_env(agent: AgentProcess) -> None:
     reason = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
     state.update(status=status, last_error=state.get("last_error") or reason, updated_at=now_iso())
     with contextlib.suppress(OSError):
-        atomic_write_json(agent.runtime_path, state)
+        write_state(agent.runtime_path, state)
 
 
 def _live_status(agent: AgentProcess, state: dict[str, Any]) -> str:
@@ -508,18 +511,39 @@ def record_stats(data_root: Path, signature: str) -> RecordStats:
     log_dir = agent_dir / "log"
     files = sorted(log_dir.glob("*/*.jsonl")) if log_dir.is_dir() else []
     for path in files:
-        for ev in iter_jsonl(path):
-            kind = ev.get("type")
-            if kind == "model_call":
+        for ev in _summary_events(path):
+            if ev.get("type") == "model_call":
                 usage = ev.get("usage") or {}
                 stats.tokens_in += int(usage.get("prompt_tokens") or 0)
                 stats.tokens_out += int(usage.get("completion_tokens") or 0)
-            elif kind == "window_end":
+            else:
                 stats.rejected_orders += int(ev.get("rejected_orders") or 0)
                 stats.llm_errors += int(ev.get("llm_errors") or 0)
                 if ev.get("outcome") != "interrupted" and ev.get("equity") is not None:
                     stats.equity = Decimal(str(ev["equity"]))
     return stats
+
+
+_SUMMARY_PREFIXES = (b'{"type":"model_call"', b'{"type":"window_end"')
+
+
+def _summary_events(path: Path) -> list[dict[str, Any]]:
+    """The `model_call` and `window_end` events of a decision log. Lines are written with
+    "type" first, so the big `prompt`/`tool_result` lines are skipped without parsing them."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    out = []
+    for raw in data.split(b"\n"):
+        if raw.startswith(_SUMMARY_PREFIXES):
+            try:
+                ev = json.loads(raw)
+            except ValueError:  # a torn last line
+                continue
+            if isinstance(ev, dict):
+                out.append(ev)
+    return out
 
 
 def summarize_agent(

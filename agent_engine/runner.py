@@ -206,9 +206,13 @@ class AgentRun:
 
     def run(self, trading_days: Sequence[date] | None) -> int:
         st = self.stats
-        self.runtime.update(status="starting")
         status, code, error = "failed", EXIT_FAILED, None
         try:
+            windows = plan_windows(
+                _resolve_days(self.config, trading_days), self.config.decision_windows
+            )
+            st.windows_total = len(windows)
+            self.runtime.update(status="starting", windows_total=st.windows_total)
             self.manifest.start(
                 self.config,
                 config_path=self.config_path,
@@ -219,10 +223,6 @@ class AgentRun:
                     "pid": os.getpid(),
                 },
             )
-            windows = plan_windows(
-                _resolve_days(self.config, trading_days), self.config.decision_windows
-            )
-            st.windows_total = len(windows)
             self._setup()
             st.startup_seconds = _seconds_since_process_start()
             complete = self.ledger.windows_with_records()
@@ -279,15 +279,15 @@ class AgentRun:
             self.stats.windows_skipped += 1
             return
         self.clock.sleep_until(w.moment)
+        st = self.stats
         self.current = w
-        self.runtime.update(current_window=w.window_id)
+        # One progress write per window (at its start; the run's end writes the final state).
+        self.runtime.update(current_window=w.window_id, windows_done=st.windows_done)
         self._run(w)
         self.current = None
-        st = self.stats
         st.windows_done += 1
         st.windows_run += 1
         st.processed.append(w.window_id)
-        self.runtime.update(windows_done=st.windows_done, current_window=None)
 
     def _run(self, w: Window) -> None:
         st = self.stats
@@ -351,6 +351,7 @@ class AgentRun:
                 decision_seconds=round(st.decision_seconds, 3),
                 snapshot_seconds=round(st.snapshot_seconds, 3),
                 peak_rss_kb=_peak_rss_kb(),
+                cpu_seconds=_cpu_seconds(),
                 error=error,
             )
         except OSError:
@@ -389,6 +390,11 @@ def _peak_rss_kb() -> int | None:
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     except (ImportError, OSError):
         return None
+
+
+def _cpu_seconds() -> float:
+    t = os.times()
+    return round(t.user + t.system, 3)
 
 
 class LazySource:

@@ -8,13 +8,14 @@ write is atomic. The file holds progress only, never a secret. When the environm
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from data_flow.clock import now_iso
-from data_flow.fsio import atomic_write_json
 from settings.config import SETTINGS_DIR
 
 RUNTIME_DIR_ENV = "RUNTIME_DIR"
@@ -76,4 +77,21 @@ class RuntimeEnv:
             raise ValueError(f"unknown runtime status {status!r}")
         self.state.update(fields)
         self.state["updated_at"] = now_iso()
-        atomic_write_json(self.path, self.state)
+        write_state(self.path, self.state)
+
+
+def write_state(path: Path, state: dict[str, Any]) -> None:
+    """Atomic (temp file + `os.replace`) but not fsynced: readers never see a partial file,
+    and progress state need not survive a power cut (the records it summarizes are fsynced).
+    Skipping the two fsyncs per write matters with many agents writing every window."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(state, fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

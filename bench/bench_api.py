@@ -32,12 +32,15 @@ sys.path.insert(0, str(PROJECT))
 
 from tests.api_fixtures import write_arena  # noqa: E402
 
+# (url, send "Accept-Encoding: gzip" like a browser does)
 URLS = [
-    "/api/live/model-stats",
-    "/api/live/model-stats?signature=agent-03",
-    "/api/live/pnl-series?signature=agent-03",
-    "/api/live/pnl-series?signature=agent-03&valuation=cost",
-    "/api/live/pnl-series",
+    ("/api/live/model-stats", False),
+    ("/api/live/model-stats?signature=agent-03", False),
+    ("/api/live/pnl-series?signature=agent-03", False),
+    ("/api/live/pnl-series?signature=agent-03&valuation=cost", False),
+    ("/api/live/pnl-series", False),
+    ("/api/live/pnl-series", True),
+    ("/api/live/model-stats", True),
 ]
 
 
@@ -69,9 +72,10 @@ def _ms(text: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def run_wrk(url: str, duration: int, connections: int, threads: int) -> dict[str, float]:
+def run_wrk(url: str, duration: int, connections: int, threads: int, gz: bool) -> dict[str, float]:
+    headers = ["-H", "Accept-Encoding: gzip"] if gz else []
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", *headers, url],
         capture_output=True,
         text=True,
         check=True,
@@ -87,7 +91,7 @@ def run_wrk(url: str, duration: int, connections: int, threads: int) -> dict[str
     }
 
 
-def _py_worker(url: str, deadline: float, threads: int, q: mp.Queue) -> None:
+def _py_worker(url: str, deadline: float, threads: int, gz: bool, q: mp.Queue) -> None:
     import threading
 
     import httpx
@@ -97,7 +101,8 @@ def _py_worker(url: str, deadline: float, threads: int, q: mp.Queue) -> None:
 
     def loop() -> None:
         mine = []
-        with httpx.Client(timeout=10) as client:
+        headers = {"Accept-Encoding": "gzip" if gz else "identity"}
+        with httpx.Client(timeout=10, headers=headers) as client:
             while time.time() < deadline:
                 t0 = time.perf_counter()
                 r = client.get(url)
@@ -114,12 +119,12 @@ def _py_worker(url: str, deadline: float, threads: int, q: mp.Queue) -> None:
     q.put(lat)
 
 
-def run_python(url: str, duration: int, connections: int) -> dict[str, float]:
+def run_python(url: str, duration: int, connections: int, gz: bool) -> dict[str, float]:
     procs_n = 2
     q: mp.Queue = mp.Queue()
     deadline = time.time() + duration
     procs = [
-        mp.Process(target=_py_worker, args=(url, deadline, max(1, connections // procs_n), q))
+        mp.Process(target=_py_worker, args=(url, deadline, max(1, connections // procs_n), gz, q))
         for _ in range(procs_n)
     ]
     for p in procs:
@@ -146,6 +151,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     ap.add_argument("--keep", type=Path, default=None, help="reuse/keep this data root")
+    ap.add_argument("--out", type=Path, default=PROJECT / "bench" / "results" / "bench_api.json")
     args = ap.parse_args()
     loadgen = args.loadgen
     if loadgen == "auto":
@@ -175,7 +181,7 @@ def main() -> int:
         wait_up(base)
         import httpx
 
-        for url in URLS:  # warm: first request per worker parses everything
+        for url, _ in URLS:  # warm: first request per worker parses everything
             for _ in range(max(1, args.workers) * 4):
                 t0 = time.perf_counter()
                 r = httpx.get(base + url, timeout=120)
@@ -186,20 +192,34 @@ def main() -> int:
             f"load generator: {loadgen}; {args.connections} connections, {args.duration} s per "
             f"URL; uvicorn workers: {args.workers}; cpus: {os.cpu_count()}"
         )
-        for url in URLS:
+        for url, gz in URLS:
             if loadgen == "wrk":
-                res = run_wrk(base + url, args.duration, args.connections, args.threads)
+                res = run_wrk(base + url, args.duration, args.connections, args.threads, gz)
             else:
-                res = run_python(base + url, args.duration, args.connections)
-            results[url] = res
-            print(f"{url:58s} p50 {res['p50_ms']:7.2f} ms  p99 {res['p99_ms']:7.2f} ms  "
+                res = run_python(base + url, args.duration, args.connections, gz)
+            label = url + (" [gzip]" if gz else "")
+            results[label] = res
+            print(f"{label:58s} p50 {res['p50_ms']:7.2f} ms  p99 {res['p99_ms']:7.2f} ms  "
                   f"{res['rps']:8.0f} req/s  non-2xx {res['non_2xx']}")  # fmt: skip
     finally:
         server.terminate()
         server.wait(10)
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps(results))
+    summary = {
+        "agents": args.agents,
+        "windows_per_agent": args.days * 3,
+        "connections": args.connections,
+        "workers": args.workers,
+        "loadgen": loadgen,
+        "cpus": os.cpu_count(),
+        "load_average_after": os.getloadavg(),
+        "results": results,
+    }
+    out = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"results written to {out}")
     return 0
 
 

@@ -200,7 +200,10 @@ def validate_snapshot(snapshot: Any, where: str = "<snapshot>") -> str:
     if not isinstance(metadata, dict) or METADATA_KEYS - metadata.keys():
         raise fail("metadata lacks keys")
     stored = metadata.get("content_hash")
-    actual = content_hash(snapshot)
+    try:
+        actual = content_hash(snapshot)
+    except ValueError:  # NaN/Infinity: json.loads accepts them, the canonical form does not
+        raise fail("contains non-finite numbers") from None
     if stored != actual:
         raise fail(f"content hash mismatch (stored {stored!r}, actual {actual})")
     return actual

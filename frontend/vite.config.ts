@@ -13,6 +13,12 @@ export default defineConfig({
     strictPort: true,
     proxy: {
       "/api": { target: apiTarget, changeOrigin: true },
+      // GET / is the API's health check; a browser asking for a page gets the dashboard.
+      "^/$": {
+        target: apiTarget,
+        changeOrigin: true,
+        bypass: (req) => (req.headers.accept?.includes("text/html") ? "/app/" : undefined),
+      },
     },
   },
   build: {

@@ -361,6 +361,7 @@ class FakeLLMServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between header & body
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return

@@ -243,3 +243,35 @@ def test_empty_data_root(root: Path) -> None:
         assert body["series"] == [] and body["benchmark"]["points"] == []
         assert c.get("/api/live/recent-decisions").json() == {"data": [], "count": 0}
         assert c.get("/api/live/news").json() == {"data": [], "count": 0}
+
+
+def test_damaged_records_never_cause_5xx(root: Path) -> None:
+    write_scenario(root, windows=2)
+    ledger = root / "agent_data" / "alpha" / "position" / "position.jsonl"
+    lines = ledger.read_bytes().splitlines(keepends=True)
+    bad_holding = (
+        b'{"id":9,"date":"2025-11-03","decision_time":"2025-11-03 14:00:00","decision_count":3,'
+        b'"window_id":"2025-11-03T14:00","positions":{"CASH":"lots","SH688008":{"shares":"x",'
+        b'"avg_price":null}},"this_action":{"action":"BUY","amount":"many"},"schema_version":1}\n'
+    )
+    ledger.write_bytes(lines[0] + b"{not json\n" + b"".join(lines[1:]) + bad_holding + b'{"id":')
+    log = root / "agent_data" / "beta" / "log" / "2025-11-03" / "10-30-00.jsonl"
+    with open(log, "ab") as fh:
+        fh.write(b'{"type":"model_call","usage":{"prompt_tokens":"x"},"latency_ms":"y"}\n[1,2]\n')
+    snap = next((root / "agent_data" / "shared" / "snapshots" / "2025-11-03").iterdir())
+    snap.write_text("garbage")
+    (root / "jobs").mkdir()
+    (root / "jobs" / "registry.json").write_text('{"jobs": [{"job_id": 5}, "x"]}')
+    with client_for(root) as c:
+        for url in (
+            "/",
+            "/api/jobs",
+            "/api/live/pnl-series",
+            "/api/live/pnl-series?valuation=cost",
+            "/api/live/model-stats",
+            "/api/live/current-positions?signature=alpha",
+            "/api/live/recent-decisions",
+            f"/api/live/stock-detail?symbol={S1}",
+            "/api/live/news",
+        ):
+            assert c.get(url).status_code == 200, url

@@ -150,6 +150,18 @@ def test_refuses_public_bind_without_token(
     assert api_server.is_loopback("localhost") and not api_server.is_loopback("192.168.1.5")
 
 
+def test_non_loopback_requests_need_a_token(root: Path) -> None:
+    def get(app_settings: ApiSettings, server: str) -> int:
+        app = create_app(app_settings)
+        with TestClient(app, base_url=f"http://{server}") as c:
+            return c.get("/api/jobs").status_code
+
+    no_token = ApiSettings(data_root=root)
+    assert get(no_token, "192.168.1.5") == 403
+    assert get(no_token, "127.0.0.1") == 200
+    assert get(ApiSettings(data_root=root, token=TOKEN), "192.168.1.5") == 200
+
+
 def test_serves_built_frontend(root: Path, tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()

@@ -100,7 +100,9 @@ def _build_valid(tmp_path: Path) -> tuple[Path, Path]:
     return result.path, counter
 
 
-@pytest.mark.parametrize("damage", ["truncate", "hash_mismatch", "not_json", "wrong_schema"])
+@pytest.mark.parametrize(
+    "damage", ["truncate", "hash_mismatch", "not_json", "wrong_schema", "nan", "empty"]
+)
 def test_corrupt_snapshot_is_detected_and_rebuilt(tmp_path: Path, damage: str) -> None:
     path, counter = _build_valid(tmp_path)
     good = path.read_bytes()
@@ -110,6 +112,10 @@ def test_corrupt_snapshot_is_detected_and_rebuilt(tmp_path: Path, damage: str) -
         data = json.loads(good)
         data["market_data"]["SH688008"]["current_price"] += 1.0
         path.write_text(json.dumps(data, sort_keys=True, ensure_ascii=False))
+    elif damage == "nan":
+        path.write_bytes(good.replace(b'"current_price":', b'"current_price":NaN,"x":', 1))
+    elif damage == "empty":
+        path.write_bytes(b"")
     elif damage == "not_json":
         path.write_bytes(b"\x00\x00garbage")
     else:

@@ -130,7 +130,7 @@ def test_sigterm_to_main_stops_every_agent_and_leaves_no_orphans(
         try:
             wait_for(lambda: "window_start" in _events(data_root, "slow", WINDOWS[1]), 60, "w2")
             children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
-            assert len(children) == 2
+            assert children  # "bh" (a fast baseline) may already be done
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=60)
         finally:

@@ -147,7 +147,7 @@ def test_interrupted_window_is_rerun_with_next_attempt(tmp_path: Path, data_root
     assert state["status"] == "stopped" and state["windows_done"] == 3
     assert state["current_window"] == expected[3]
     events = window_log(data_root, SIG, expected[3])
-    assert [e["type"] for e in events][0] == "window_start"
+    assert events[0]["type"] == "window_start"
     assert events[-1]["type"] == "window_end" and events[-1]["outcome"] == "interrupted"
     assert manifest(data_root, SIG)[-1]["status"] == "stopped"
     # rerun: window 4 runs again as attempt 2, appended to the same log

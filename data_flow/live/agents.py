@@ -8,6 +8,7 @@ Everything the API serves per agent is derived from the folded state here.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,15 @@ INVALID_TOOL_KINDS = frozenset(
 )
 
 
-def _num(x: Any, default: float = 0.0) -> float:
-    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else default
+def as_float(x: Any, default: float = 0.0) -> float:
+    """A record's number, or `default` for anything else (damaged records never raise)."""
+    if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
+        return float(x)
+    return default
 
 
-def _int(x: Any) -> int:
-    return int(x) if isinstance(x, int | float) and not isinstance(x, bool) else 0
+def as_int(x: Any) -> int:
+    return int(as_float(x))
 
 
 @dataclass
@@ -64,8 +68,8 @@ class LogStats:
         elif kind == "model_call":
             usage = ev.get("usage") if isinstance(ev.get("usage"), dict) else {}
             cur["model_calls"] = cur.get("model_calls", 0) + 1
-            cur["tokens_in"] = cur.get("tokens_in", 0) + _int(usage.get("prompt_tokens"))
-            cur["tokens_out"] = cur.get("tokens_out", 0) + _int(usage.get("completion_tokens"))
+            cur["tokens_in"] = cur.get("tokens_in", 0) + as_int(usage.get("prompt_tokens"))
+            cur["tokens_out"] = cur.get("tokens_out", 0) + as_int(usage.get("completion_tokens"))
             cur["llm_errors"] = cur.get("llm_errors", 0) + (ev.get("error") is not None)
             if isinstance(ev.get("latency_ms"), int | float):
                 self.latency_ms_sum += float(ev["latency_ms"])
@@ -86,7 +90,7 @@ class LogStats:
                 "rejected_orders",
             ):
                 if key in ev:
-                    cur[key] = _int(ev[key])
+                    cur[key] = as_int(ev[key])
             self._close_attempt()
             self.ended = True
 
@@ -131,7 +135,7 @@ class WindowState:
 
     @property
     def cash(self) -> float:
-        return _num(self.positions.get("CASH"))
+        return as_float(self.positions.get("CASH"))
 
     def holdings(self) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.positions.items() if k != "CASH" and isinstance(v, dict)}
@@ -188,7 +192,7 @@ class AgentView:
         positions = rec.get("positions") if isinstance(rec.get("positions"), dict) else {}
         if action.get("action") == "seed" or rec.get("window_id") is None:
             if self.initial_cash is None:
-                self.initial_cash = _num(positions.get("CASH"))
+                self.initial_cash = as_float(positions.get("CASH"))
                 self.init_date = str(rec.get("date"))
             return
         wid = str(rec["window_id"])
@@ -211,13 +215,15 @@ class AgentView:
         win.actions.append(action)
         if action.get("action") in FILL_ACTIONS:
             self.trades += 1
-            fees = sum(_num(action.get(k)) for k in ("commission", "stamp_duty", "transfer_fee"))
+            fees = sum(
+                as_float(action.get(k)) for k in ("commission", "stamp_duty", "transfer_fee")
+            )
             self.fees += fees
             self.trips.add(
                 str(action["action"]),
                 str(action.get("symbol")),
-                _int(action.get("amount")),
-                _num(action.get("notional")),
+                as_int(action.get("amount")),
+                as_float(action.get("notional")),
                 fees,
             )
 

@@ -18,6 +18,7 @@ Valuation rules:
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -29,7 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data_flow.live.agents import FILL_ACTIONS, AgentView, WindowState, action_text
+from data_flow.live.agents import (
+    FILL_ACTIONS,
+    AgentView,
+    WindowState,
+    action_text,
+    as_float,
+    as_int,
+)
 from data_flow.live.metrics import RoundTripTracker, series_stats
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.tail import FileStamp
@@ -45,6 +53,22 @@ def dumps(obj: Any) -> bytes:
 
 def _r(x: float | None, nd: int) -> float | None:
     return None if x is None else round(x, nd)
+
+
+class Body:
+    """A serialized JSON response, with its gzip form made on first demand (then reused)."""
+
+    __slots__ = ("_gzip", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self._gzip: bytes | None = None
+
+    @property
+    def gzip(self) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.raw, compresslevel=5, mtime=0)
+        return self._gzip
 
 
 @dataclass
@@ -81,7 +105,7 @@ class LiveStore:
         self._last_refresh = 0.0
         self.version = 0
         self._series: dict[str, _Series] = {}
-        self._responses: dict[tuple[Any, ...], tuple[tuple[Any, ...], bytes]] = {}
+        self._responses: dict[tuple[Any, ...], tuple[tuple[Any, ...], Body]] = {}
         self._benchmark: tuple[int, dict[str, Any], Any] | None = None
         self._decisions: OrderedDict[tuple[str, str], tuple[Any, dict[str, Any]]] = OrderedDict()
 
@@ -163,8 +187,8 @@ class LiveStore:
             cash = win.cash
             mv = cv = 0.0
             for sym, h in win.holdings().items():
-                shares = float(h.get("shares") or 0)
-                avg = float(h.get("avg_price") or 0)
+                shares = as_float(h.get("shares"))
+                avg = as_float(h.get("avg_price"))
                 mv += shares * last_price.get(sym, avg)
                 cv += shares * avg
             eq_m, eq_c = cash + mv, cash + cv
@@ -224,17 +248,17 @@ class LiveStore:
     # --- endpoints ---------------------------------------------------------------------
     def _cached(
         self, key: tuple[Any, ...], deps: tuple[Any, ...], build: Callable[[], Any]
-    ) -> bytes:
+    ) -> Body:
         hit = self._responses.get(key)
         if hit is not None and hit[0] == deps:
             return hit[1]
-        body = dumps(build())
+        body = Body(dumps(build()))
         if len(self._responses) > 256:
             self._responses.clear()
         self._responses[key] = (deps, body)
         return body
 
-    def pnl_series(self, signature: str | None, valuation: str) -> bytes:
+    def pnl_series(self, signature: str | None, valuation: str) -> Body:
         """Serialized pnl-series response. KeyError for an unknown signature."""
         with self._lock:
             self.refresh()
@@ -257,7 +281,7 @@ class LiveStore:
 
             return self._cached(("pnl", signature, valuation), (self.version,), build)
 
-    def model_stats(self, signature: str | None) -> bytes:
+    def model_stats(self, signature: str | None) -> Body:
         with self._lock:
             self.refresh()
             views = self._views(signature)
@@ -322,8 +346,8 @@ class LiveStore:
             holdings = []
             total_mv = 0.0
             for sym, h in sorted((last_win.holdings() if last_win else {}).items()):
-                shares = int(h.get("shares") or 0)
-                avg = float(h.get("avg_price") or 0)
+                shares = as_int(h.get("shares"))
+                avg = as_float(h.get("avg_price"))
                 last_price = series.last_prices.get(sym)
                 price = last_price if last_price is not None else avg
                 mv = shares * price
@@ -333,7 +357,7 @@ class LiveStore:
                     {
                         "symbol": sym,
                         "shares": shares,
-                        "sellable": int(h.get("sellable") or 0),
+                        "sellable": as_int(h.get("sellable")),
                         "avg_price": round(avg, 4),
                         "last_price": _r(last_price, 2),
                         "market_value": round(mv, 2),
@@ -472,8 +496,8 @@ def _decision_item(
         kind = ev.get("type")
         if kind == "model_call":
             usage = ev.get("usage") if isinstance(ev.get("usage"), dict) else {}
-            tokens_in += int(usage.get("prompt_tokens") or 0)
-            tokens_out += int(usage.get("completion_tokens") or 0)
+            tokens_in += as_int(usage.get("prompt_tokens"))
+            tokens_out += as_int(usage.get("completion_tokens"))
             llm_errors += ev.get("error") is not None
             if ev.get("text"):
                 last_text = ev["text"]
@@ -502,10 +526,10 @@ def _decision_item(
     trades = [a for a in win.actions if a.get("action") in FILL_ACTIONS]
     if end is not None:
         outcome = end.get("outcome")
-        tokens_in = int(end.get("tokens_in", tokens_in) or 0)
-        tokens_out = int(end.get("tokens_out", tokens_out) or 0)
-        llm_errors = int(end.get("llm_errors", llm_errors) or 0)
-        invalid = int(end.get("invalid_tool_calls", invalid) or 0)
+        tokens_in = as_int(end.get("tokens_in", tokens_in))
+        tokens_out = as_int(end.get("tokens_out", tokens_out))
+        llm_errors = as_int(end.get("llm_errors", llm_errors))
+        invalid = as_int(end.get("invalid_tool_calls", invalid))
     else:
         outcome = "traded" if trades else "no_trade"
     return {

@@ -1,7 +1,7 @@
 import { api } from "./api/client";
 import { usePolling } from "./hooks/usePolling";
 import { assignColors } from "./lib/colors";
-import { HEALTH_INTERVAL_MS, STATIC_INTERVAL_MS } from "./lib/intervals";
+import { COLORS_INTERVAL_MS, HEALTH_INTERVAL_MS } from "./lib/intervals";
 import { hrefFor, parseHash, type Route, useHash } from "./lib/route";
 import { AgentView } from "./views/AgentView";
 import { ArenaView } from "./views/ArenaView";
@@ -50,7 +50,7 @@ function View({ route }: { route: Route }) {
 export function App() {
   const route = parseHash(useHash());
   // Agent colours are assigned over the whole set of agents, so every view agrees on them.
-  const agents = usePolling("agent-colors", (signal) => api.models(undefined, signal), STATIC_INTERVAL_MS);
+  const agents = usePolling("agent-colors", (signal) => api.modelStats(signal), COLORS_INTERVAL_MS);
   if (agents.data) assignColors(agents.data.data.map((m) => m.signature));
   return (
     <div className="app">

@@ -116,7 +116,11 @@ function ToolCalls({ calls }: { calls: ToolCallRecord[] }) {
 
 export function DecisionCard({ d, showAgent = false }: { d: Decision; showAgent?: boolean }) {
   return (
-    <article className="decision" data-testid="decision" data-window={d.window_id}>
+    <article
+      className={`decision decision-${d.outcome}`}
+      data-testid="decision"
+      data-window={d.window_id}
+    >
       <header className="decision-head">
         <time className="decision-time">{d.decision_time}</time>
         {showAgent && (

@@ -29,7 +29,7 @@ interface Props {
   ariaLabel: string;
 }
 
-const PAD = { top: 12, right: 16, bottom: 28, left: 72 };
+const PAD = { top: 12, right: 44, bottom: 28, left: 72 };
 const DEFAULT_WIDTH = 800;
 
 /** "Nice" tick values covering [lo, hi]. */
@@ -229,15 +229,21 @@ export function LineChart({
               <circle key={`${s.key}-dot`} cx={x(i)} cy={y(v)} r={3} fill={s.color} />
             );
           })}
-          {markers.map((m, k) => (
+          {markers.map((m, k) => {
+            // Several trades in one window stack away from the line instead of hiding each other.
+            const stack = markers
+              .slice(0, k)
+              .filter((o) => o.index === m.index && o.kind === m.kind).length;
+            const off = 5 + stack * 12;
+            return (
             <path
               key={`${m.index}-${k}`}
               className={`marker marker-${m.kind}`}
               data-kind={m.kind}
               d={
                 m.kind === "buy"
-                  ? `M${x(m.index)},${y(m.value) + 4} l-6,9 h12 z`
-                  : `M${x(m.index)},${y(m.value) - 4} l-6,-9 h12 z`
+                  ? `M${x(m.index)},${y(m.value) + off} l-7,11 h14 z`
+                  : `M${x(m.index)},${y(m.value) - off} l-7,-11 h14 z`
               }
               fill={m.color}
               stroke="#0d1117"
@@ -245,7 +251,8 @@ export function LineChart({
             >
               <title>{m.label}</title>
             </path>
-          ))}
+            );
+          })}
           {hover !== null && (
             <line
               className="crosshair"

@@ -47,7 +47,7 @@ function StatGrid({ s }: { s: ModelStat }) {
       />
       <Stat
         label="Mean latency"
-        value={s.mean_latency_ms === null ? "—" : `${int(s.mean_latency_ms)} ms`}
+        value={s.mean_latency_ms === null ? "—" : `${fixed(s.mean_latency_ms, s.mean_latency_ms < 10 ? 2 : 0)} ms`}
       />
       <Stat label="Windows done" value={int(s.windows_done)} />
     </div>

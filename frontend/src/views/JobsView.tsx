@@ -12,6 +12,9 @@ import {
 } from "../lib/intervals";
 import { hrefFor, navigate } from "../lib/route";
 
+/** Job ids are long hex strings: show the first 8 characters (the full id is in the title). */
+export const shortId = (id: string) => (id.length > 12 ? id.slice(0, 8) : id);
+
 export const ACTIVE_STATUSES = new Set(["starting", "running", "stopping"]);
 export const isActive = (status: string) => ACTIVE_STATUSES.has(status);
 
@@ -106,7 +109,7 @@ interface FormState {
   agents: string[] | null;
 }
 
-function StartForm({ configs }: { configs: ConfigInfo[] }) {
+function StartForm({ configs, onStarted }: { configs: ConfigInfo[]; onStarted: () => void }) {
   const [form, setForm] = useState<FormState>({ config: null, init: null, end: null, agents: null });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
@@ -138,6 +141,7 @@ function StartForm({ configs }: { configs: ConfigInfo[] }) {
     try {
       const res = await api.runTrading(body);
       navigate({ view: "jobs", jobId: res.job_id });
+      onStarted();
     } catch (err) {
       setError(asApiError(err));
     } finally {
@@ -229,13 +233,14 @@ function StartForm({ configs }: { configs: ConfigInfo[] }) {
 function AgentProgressTable({ agents }: { agents: JobAgent[] }) {
   if (agents.length === 0)
     return <div className="state state-empty">No per-agent progress reported yet.</div>;
+  const showWindow = agents.some((a) => a.current_window);
   return (
     <table className="table compact" aria-label="Agent progress">
       <thead>
         <tr>
           <th>Agent</th>
           <th>Status</th>
-          <th>Current window</th>
+          {showWindow && <th>Current window</th>}
           <th className="progress-col">Windows</th>
         </tr>
       </thead>
@@ -251,7 +256,7 @@ function AgentProgressTable({ agents }: { agents: JobAgent[] }) {
             <td>
               <span className={`badge status-${a.status}`}>{a.status}</span>
             </td>
-            <td className="muted">{a.current_window ?? "—"}</td>
+            {showWindow && <td className="muted">{a.current_window ?? "—"}</td>}
             <td className="progress-col">
               <Progress done={a.windows_done} total={a.windows_total} />
             </td>
@@ -329,8 +334,8 @@ function JobDetail({ jobId, onChanged }: { jobId: string; onChanged: () => void 
                 </dd>
                 {j.error && (
                   <>
-                    <dt>Error</dt>
-                    <dd className="neg">{j.error}</dd>
+                    <dt>{j.status === "failed" ? "Error" : "Note"}</dt>
+                    <dd className={j.status === "failed" ? "neg" : "warn"}>{j.error}</dd>
                   </>
                 )}
                 <dt>Config</dt>
@@ -398,7 +403,7 @@ export function JobsView({ jobId }: { jobId: string | null }) {
           isEmpty={(d) => d.data.length === 0}
           emptyText="No configs found in settings/."
         >
-          {(d) => <StartForm configs={d.data} />}
+          {(d) => <StartForm configs={d.data} onStarted={jobs.refresh} />}
         </StatusBlock>
       </section>
 
@@ -439,8 +444,8 @@ export function JobsView({ jobId }: { jobId: string | null }) {
                         data-testid={`job-row-${j.job_id}`}
                       >
                         <td>
-                          <a href={hrefFor({ view: "jobs", jobId: j.job_id })}>
-                            <code>{j.job_id}</code>
+                          <a href={hrefFor({ view: "jobs", jobId: j.job_id })} title={j.job_id}>
+                            <code>{shortId(j.job_id)}</code>
                           </a>
                         </td>
                         <td>

@@ -1,0 +1,136 @@
+"""JobManager with a stand-in main.py: process-group stop, SIGKILL escalation, per-root 409."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from agent_engine.jobs import ActiveRunError, JobManager
+from settings.config import SETTINGS_DIR, ConfigError
+from tests.api_fixtures import scenario_config
+
+STUBBORN_MAIN = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+print("ready", child.pid, flush=True)
+time.sleep(600)
+"""
+
+POLITE_MAIN = """
+import sys, time
+print("args", sys.argv[1:], flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Iterator[Callable[[Path], str]]:
+    created: list[Path] = []
+
+    def make(data_root: Path) -> str:
+        name = f"test_tmp_{uuid.uuid4().hex}.json"
+        (SETTINGS_DIR / name).write_text(json.dumps(scenario_config(data_root)))
+        created.append(SETTINGS_DIR / name)
+        return name
+
+    yield make
+    for p in created:
+        p.unlink(missing_ok=True)
+
+
+def fake_project(tmp_path: Path, script: str) -> Path:
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    (project / "main.py").write_text(script)
+    return project
+
+
+def wait_for(check: Callable[[], object], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_stop_kills_a_tree_that_ignores_sigterm(
+    tmp_path: Path, make_config: Callable[[Path], str]
+) -> None:
+    root = tmp_path / "root"
+    jm = JobManager(root, project_root=fake_project(tmp_path, STUBBORN_MAIN), grace_seconds=1.0)
+    job = jm.start(make_config(root))
+    log = Path(job.log_path)
+    wait_for(lambda: log.exists() and "ready" in log.read_text(), 20)
+    tree = [psutil.Process(job.pid), *psutil.Process(job.pid).children(recursive=True)]
+    assert len(tree) == 2
+    t0 = time.monotonic()
+    stopped = jm.stop(job.job_id)
+    assert time.monotonic() - t0 < 10
+    assert stopped is not None and stopped.status == "stopped"
+    assert stopped.exit_code == -9
+    for p in tree:
+        assert not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
+
+
+def test_one_active_run_per_data_root(tmp_path: Path, make_config: Callable[[Path], str]) -> None:
+    server_root = tmp_path / "server"
+    other_root = tmp_path / "other"
+    jm = JobManager(server_root, project_root=fake_project(tmp_path, POLITE_MAIN), grace_seconds=2)
+    first = jm.start(make_config(server_root), end_date="2025-11-04", signatures=["bh"])
+    assert first.command[-4:] == ["--end-date", "2025-11-04", "--signatures", "bh"]
+    with pytest.raises(ActiveRunError):
+        jm.start(make_config(server_root))
+    second = jm.start(make_config(other_root))  # another data root may run alongside
+    assert second.data_root == str(other_root.resolve())
+    assert (server_root / "jobs" / "registry.json").is_file()
+    assert jm.active_count() == 2
+    with pytest.raises(ConfigError, match="signatures"):
+        jm.start(make_config(other_root), signatures=["nobody"])
+    for job in (first, second):
+        assert jm.stop(job.job_id).status == "stopped"
+    assert jm.active_count() == 0
+    third = jm.start(make_config(server_root))  # free again
+    assert jm.stop(third.job_id).status == "stopped"
+    assert [j.job_id for j in jm.list()] == [third.job_id, second.job_id, first.job_id]
+
+
+def test_a_command_line_run_on_the_same_root_blocks_a_job(
+    tmp_path: Path, make_config: Callable[[Path], str]
+) -> None:
+    root = tmp_path / "root"
+    jm = JobManager(root, project_root=fake_project(tmp_path, POLITE_MAIN))
+    cli = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "main.py"])
+    runtime = SETTINGS_DIR / "runtime" / f"runtime_env_test_tmp_{uuid.uuid4().hex}.json"
+    runtime.parent.mkdir(exist_ok=True)
+    try:
+        runtime.write_text(
+            json.dumps(
+                {
+                    "signature": "x",
+                    "pid": cli.pid,
+                    "status": "running",
+                    "data_root": str(root.resolve()),
+                }
+            )
+        )
+        with pytest.raises(ActiveRunError, match=f"agent pid {cli.pid}"):
+            jm.start(make_config(root))
+        cli.kill()
+        cli.wait()
+        job = jm.start(make_config(root))  # the CLI run is gone: allowed
+        assert jm.stop(job.job_id).status == "stopped"
+    finally:
+        runtime.unlink(missing_ok=True)
+        cli.kill()
+        cli.wait()
