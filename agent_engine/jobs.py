@@ -399,11 +399,11 @@ class JobManager:
         self._update(job_id, lambda j: setattr(j, "stop_requested", True))
         targets = _process_tree(job.pid, job.create_time)
         _signal_all(job.pid, targets, signal.SIGTERM)
-        _, alive = psutil.wait_procs(targets, timeout=self.grace)
+        alive = _wait_gone(targets, self.grace)
         if alive:
             log.warning("job %s: %d processes ignored SIGTERM; killing", job_id, len(alive))
             _signal_all(job.pid, alive, signal.SIGKILL)
-            psutil.wait_procs(alive, timeout=3)
+            _wait_gone(alive, 3.0)
         proc = self._procs.get(job_id)
         if proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -478,6 +478,27 @@ def _process_tree(pid: int, create_time: float | None) -> list[psutil.Process]:
             if p.pid not in procs and os.getpgid(p.pid) == pid:
                 procs[p.pid] = p
     return list(procs.values())
+
+
+def _gone(p: psutil.Process) -> bool:
+    try:
+        return p.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Poll until every process has exited (a zombie counts as exited); returns survivors.
+
+    Deliberately not psutil.wait_procs: it reaps our own children with waitpid, which would
+    steal the exit status from the Popen object whose watcher thread records it.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in procs if not _gone(p)]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.02)
 
 
 def _signal_all(pgid: int, procs: list[psutil.Process], sig: signal.Signals) -> None:

@@ -279,7 +279,7 @@ def _spawn_agent(run: ArenaRun, signature: str) -> AgentProcess:
         config_path=str(run.config_path),
         data_root=data_root,
         windows_total=n_windows,
-        pid=0,
+        pid=None,
     ).update(status="starting")
     env = dict(os.environ)
     env[ONLY_SIGNATURE_ENV] = signature

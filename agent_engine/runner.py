@@ -199,6 +199,7 @@ class AgentRun:
             signature=signature,
             config_path=self.config_path,
             data_root=self.data_root,
+            pid=os.getpid(),
         )
         self.manifest = RunManifest.open(self.data_root, signature)
         self.current: Window | None = None

@@ -53,13 +53,14 @@ class RuntimeEnv:
         signature: str,
         config_path: str | None,
         data_root: Path,
+        pid: int | None,
         windows_total: int = 0,
-        pid: int | None = None,
     ) -> None:
+        """`pid`: the agent process (None while the orchestrator prepares its start)."""
         self.path = path
         self.state: dict[str, Any] = {
             "signature": signature,
-            "pid": os.getpid() if pid is None else pid,
+            "pid": pid,
             "config_path": config_path,
             "data_root": str(data_root),
             "status": "starting",

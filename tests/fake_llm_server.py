@@ -280,6 +280,7 @@ class FakeLLMServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._serving = False
 
     # --- lifecycle ---------------------------------------------------------------------------
     @property
@@ -299,16 +300,20 @@ class FakeLLMServer:
         return self.url
 
     def start(self) -> FakeLLMServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._serving = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self._httpd.serve_forever()
+        self._serving = True
+        self._httpd.serve_forever(poll_interval=0.05)
 
     def stop(self) -> None:
         self._stopping.set()
-        self._httpd.shutdown()
+        if self._serving:
+            self._serving = False
+            self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -151,6 +151,11 @@ def test_stop_mid_run_then_resume(root: Path, make_config: Callable[..., str]) -
         wait_for(lambda: all(_gone(p) for p in tree), 10 - elapsed, "the process tree to exit")
         assert c.get("/").json()["active_jobs"] == 0
         assert c.post(f"/api/stop/{job_id}").json()["status"] == "stopped"  # idempotent
+        # The first server's watcher (same process here) records main.py's exit code.
+        code = wait_for(
+            lambda: c.get(f"/api/job/{job_id}").json()["exit_code"], 10, "the exit code"
+        )
+        assert code == 143  # main.py exits 143 on SIGTERM (contract)
 
         # Records written so far are valid and complete lines.
         before: dict[str, list[bytes]] = {}

@@ -112,8 +112,10 @@ class AkshareSource:
 
     def _call(self, call: str, symbol: str, /, **kwargs: Any) -> Any:
         api = self._module()
-        func = getattr(api, call)
         label = f"akshare {call}(symbol={bare_code(symbol)!r}) for {symbol}"
+        func = getattr(api, call, None)
+        if not callable(func):
+            raise DataUnavailableError(f"{label}: this akshare version has no {call}()")
         with self._call_lock:
             wait = self.min_interval - (time.monotonic() - self._last_call)
             if wait > 0:

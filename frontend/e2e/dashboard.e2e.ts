@@ -269,4 +269,32 @@ describe("dashboard against the real API", () => {
   it("raised no errors in the page", () => {
     expect(pageErrors).toEqual([]);
   });
+
+  // Last: takes the server down for good (teardown copes with an exited server).
+  it("shows the server as down, keeps the last data and backs off", async () => {
+    await page.goto(`${base}/app/`);
+    const table = page.locator('table[aria-label="Leaderboard"]');
+    await table.waitFor();
+    await until("the API badge", async () => (await page.locator(".server").innerText()).includes("API 0."));
+    const requests: string[] = [];
+    page.on("request", (r) => {
+      if (r.url().includes("/api/live/model-stats")) requests.push(new Date().toISOString());
+    });
+    process.kill(inject("serverPid"), "SIGTERM");
+    await until(
+      "the unreachable badge",
+      async () => (await page.locator(".server").innerText()).includes("API unreachable"),
+      20_000,
+    );
+    await until(
+      "the stale-data banner",
+      async () =>
+        (await page.getByRole("alert").allInnerTexts()).some((t) =>
+          /Could not load leaderboard: API server unreachable\. Showing the last data received\. Retrying in \d+ s/.test(t),
+        ),
+      20_000,
+    );
+    expect(await table.isVisible()).toBe(true);
+    await shot("server-down.png");
+  });
 });

@@ -24,6 +24,7 @@ declare module "vitest" {
     baseUrl: string;
     jobConfig: string;
     screenshotDir: string;
+    serverPid: number;
   }
 }
 
@@ -175,5 +176,6 @@ export default async function setup(project: TestProject) {
   project.provide("baseUrl", baseUrl);
   project.provide("jobConfig", jobConfigName);
   project.provide("screenshotDir", join(FRONTEND, "test-results"));
+  project.provide("serverPid", server.pid ?? -1);
   return teardown;
 }

@@ -39,12 +39,13 @@ function toApiError(err: unknown): ApiError {
 /**
  * Poll `fetcher` every `intervalMs` while `key` stays the same (a new key starts over with no
  * data). Failures back off exponentially up to a minute; the last good data is kept meanwhile.
- * A null key disables polling.
+ * A null key disables polling. With `keepPrevious`, a new key shows the old data until it loads.
  */
 export function usePolling<T>(
   key: string | null,
   fetcher: (signal: AbortSignal) => Promise<T>,
   intervalMs: number,
+  options: { keepPrevious?: boolean } = {},
 ): PollState<T> {
   const fetcherRef = useRef(fetcher);
   const intervalRef = useRef(intervalMs);
@@ -130,8 +131,10 @@ export function usePolling<T>(
 
   const refresh = useCallback(() => kickRef.current(), []);
   const current = snap.key === key;
+  // keepPrevious: while a new key loads, keep showing the old key's data (e.g. "load more").
+  const carried = !current && options.keepPrevious === true && key !== null;
   return {
-    data: current ? snap.data : null,
+    data: current || carried ? snap.data : null,
     error: current ? snap.error : null,
     loading: key !== null && (!current || !snap.settled),
     updatedAt: current ? snap.updatedAt : null,

@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, within } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { App } from "../App";
 import positions from "./fixtures/current_positions.json";
@@ -87,6 +87,39 @@ describe("Agent view", () => {
     expect(await screen.findByText("All cash — no holdings.")).toBeInTheDocument();
     expect(await screen.findByText("No decisions recorded for this agent yet.")).toBeInTheDocument();
     expect(screen.getByRole("combobox", { name: "Agent" })).toHaveValue("baseline-momentum");
+  });
+
+  it("loads more decisions without blanking the timeline", async () => {
+    const first = decisions.data[2] as (typeof decisions.data)[number];
+    const many = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        ...first,
+        window_id: `2025-11-${String(30 - Math.floor(i / 3)).padStart(2, "0")}T${["14:00", "11:30", "10:30"][i % 3]}`,
+      }));
+    let release: () => void = () => undefined;
+    const api = mockApi({
+      ...ROUTES,
+      "GET /api/live/recent-decisions": (url: URL) => {
+        const limit = Number(url.searchParams.get("limit"));
+        if (limit === 20) return { data: many(20), count: 20 };
+        return new Promise((resolve) => {
+          release = () => resolve({ data: many(23), count: 23 });
+        });
+      },
+    });
+    window.location.hash = "#/agent/baseline-momentum";
+    render(<App />);
+    await waitFor(() => expect(screen.getAllByTestId("decision")).toHaveLength(20));
+    fireEvent.click(screen.getByRole("button", { name: "Load 20 more" }));
+    await waitFor(() =>
+      expect(
+        api.callsTo("GET /api/live/recent-decisions").some((c) => c.url.searchParams.get("limit") === "40"),
+      ).toBe(true),
+    );
+    expect(screen.getAllByTestId("decision")).toHaveLength(20);
+    release();
+    await waitFor(() => expect(screen.getAllByTestId("decision")).toHaveLength(23));
+    expect(screen.queryByRole("button", { name: /Load 20 more/ })).toBeNull();
   });
 
   it("reports an unknown agent", async () => {

@@ -103,6 +103,22 @@ describe("Arena view: leaderboard", () => {
     expect(screen.queryByText(/Could not load leaderboard/)).toBeNull();
   });
 
+  it("keeps the last data visible when a later poll fails", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    let up = true;
+    mockApi({ ...ROUTES, "GET /api/live/model-stats": () => (up ? stats : new Error("down")) });
+    render(<App />);
+    await screen.findByRole("table", { name: "Leaderboard" });
+    up = false;
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(LIVE_INTERVAL_MS + 10);
+    });
+    expect(
+      await screen.findByText(/Could not load leaderboard.*Showing the last data received/),
+    ).toBeInTheDocument();
+    expect(screen.getByRole("table", { name: "Leaderboard" })).toBeInTheDocument();
+  });
+
   it("shows the server's error detail", async () => {
     mockApi({ ...ROUTES, "GET /api/live/model-stats": reply(500, { detail: "records unreadable" }) });
     render(<App />);

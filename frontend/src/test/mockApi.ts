@@ -31,7 +31,7 @@ export function mockApi(routes: Record<string, Handler | unknown>): MockApi {
       return new Response(JSON.stringify({ detail: `no fixture for ${key}` }), { status: 404 });
     }
     const entry = table.get(key);
-    const value = typeof entry === "function" ? (entry as Handler)(url, init) : entry;
+    const value = await (typeof entry === "function" ? (entry as Handler)(url, init) : entry);
     if (value instanceof Error) throw new TypeError("Failed to fetch");
     const { status, body: payload } =
       value && typeof value === "object" && "status" in value && "body" in value

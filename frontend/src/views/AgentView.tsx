@@ -129,6 +129,7 @@ export function AgentView({ signature }: { signature: string | null }) {
     selected ? `dec-${selected}-${limit}` : null,
     (signal) => api.recentDecisions(selected ?? undefined, limit, signal),
     LIVE_INTERVAL_MS,
+    { keepPrevious: true },
   );
 
   return (
