@@ -34,6 +34,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -455,6 +456,24 @@ class LoopbackOnlyMiddleware:
         await self.app(scope, receive, send)
 
 
+PRECOMPRESSED_PATHS = frozenset({"/api/live/pnl-series", "/api/live/model-stats"})
+
+
+class SelectiveGZipMiddleware:
+    """Starlette's GZipMiddleware, except for paths that compress their own cached bodies."""
+
+    def __init__(self, app: Any, skip_paths: frozenset[str]) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=1024, compresslevel=5)
+        self.skip = skip_paths
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("path") not in self.skip:
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def _loopback_or_not_ip(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -481,6 +500,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,
     )
     app.state.arena = state
+    # Large bodies (recent decisions, stock detail) are gzipped for clients that accept it; the
+    # hot endpoints bypass this (they serve bodies compressed once per data version).
+    app.add_middleware(SelectiveGZipMiddleware, skip_paths=PRECOMPRESSED_PATHS)
     if not settings.token:
         app.add_middleware(LoopbackOnlyMiddleware)
     app.add_middleware(

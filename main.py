@@ -117,13 +117,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     only = os.environ.get("ONLY_SIGNATURE", "").strip()
     if only:
-        return run_one_agent(config, only, config_path)
+        return run_one_agent(config, only, config_path, fresh=args.fresh)
     return run_orchestrator(config, config_path, args)
 
 
-def run_one_agent(config: ArenaConfig, signature: str, config_path: Path) -> int:
-    """`ONLY_SIGNATURE=<sig> python main.py`: run one agent in this process."""
+def run_one_agent(
+    config: ArenaConfig, signature: str, config_path: Path, *, fresh: bool = False
+) -> int:
+    """`ONLY_SIGNATURE=<sig> python main.py`: run one agent in this process (the orchestrator
+    never passes --fresh to its agents; a user running one agent by hand may)."""
     from agent_engine.runner import agent_main
+
+    if fresh and any(m.signature == signature for m in config.models):
+        from agent_engine.orchestrator import fresh_stamp, move_aside
+
+        moved = move_aside(config.data_root(), signature, fresh_stamp())
+        if moved is not None:
+            print(f"--fresh: moved {signature} records to {moved}", flush=True)
 
     return agent_main(config, signature, config_path)
 

@@ -9,13 +9,14 @@ truncated. Known secrets (the agent's API key) are replaced by `***` anywhere in
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from data_flow.clock import SHANGHAI, now_iso
-from data_flow.fsio import JsonlAppender, read_jsonl
+from data_flow.fsio import dumps_line, read_jsonl, repair_torn_tail
 
 SCHEMA_VERSION = 1
 EVENT_TYPES = ("window_start", "prompt", "model_call", "tool_result", "window_end")
@@ -59,12 +60,20 @@ def redact(value: Any, secrets: tuple[str, ...]) -> Any:
 
 
 class DecisionLog:
-    """Appends the events of one window to its JSONL file (fsynced per event)."""
+    """Appends the events of one window to its JSONL file.
+
+    Each event is one line written and flushed at once (a killed process loses nothing that
+    was flushed; a torn last line is repaired on the next open); the file is fsynced when the
+    log is closed, at the end of the window. (The ledger, not this log, decides whether a
+    window is complete, and it fsyncs every record.)
+    """
 
     def __init__(self, path: Path, *, secrets: Iterable[str | None] = ()) -> None:
         self.path = path
         self._secrets = tuple(s for s in secrets if s and len(s) >= MIN_SECRET_CHARS)
-        self._out = JsonlAppender(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        repair_torn_tail(path)
+        self._fh = open(path, "ab")  # noqa: SIM115 - kept open for the window
 
     def event(self, type_: str, **fields: Any) -> dict[str, Any]:
         if type_ not in EVENT_TYPES:
@@ -77,7 +86,8 @@ class DecisionLog:
         record.update(fields)
         if self._secrets:
             record = redact(record, self._secrets)
-        self._out.append(record)
+        self._fh.write((dumps_line(record) + "\n").encode("utf-8"))
+        self._fh.flush()
         return record
 
     @property
@@ -85,7 +95,13 @@ class DecisionLog:
         return self._secrets
 
     def close(self) -> None:
-        self._out.close()
+        if self._fh.closed:
+            return
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        finally:
+            self._fh.close()
 
     def __enter__(self) -> DecisionLog:
         return self

@@ -12,6 +12,8 @@ Every error carries a short `kind` (written to the decision log as `error.kind`)
 
 from __future__ import annotations
 
+import re
+
 from settings.config import ArenaError
 
 
@@ -89,6 +91,14 @@ def error_from_status(
     if status_code in (400, 404, 413, 422):
         return LLMPermanentError(KIND_BAD_REQUEST, message, status_code=status_code)
     return LLMPermanentError(KIND_HTTP_ERROR, message, status_code=status_code)
+
+
+_SDK_PREFIX = re.compile(r"^Error code: \d{3} - ")
+
+
+def status_message(status_code: int, sdk_message: str) -> str:
+    """'HTTP 500: upstream broke' from an SDK message like 'Error code: 500 - upstream broke'."""
+    return f"HTTP {status_code}: {_SDK_PREFIX.sub('', str(sdk_message))}"
 
 
 def parse_retry_after(value: str | None) -> float | None:

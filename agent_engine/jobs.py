@@ -92,8 +92,20 @@ class Job:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Job:
+        """A registry entry; TypeError when a field has the wrong type (entry skipped)."""
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in d.items() if k in known})
+        job = cls(**{k: v for k, v in d.items() if k in known})
+        ints = (job.pid, job.exit_code)
+        texts = (job.job_id, job.status, job.config_path, job.data_root, job.started_at)
+        if (
+            not all(x is None or (isinstance(x, int) and not isinstance(x, bool)) for x in ints)
+            or not all(isinstance(x, str) for x in texts)
+            or job.status not in set(JobStatus)
+            or not isinstance(job.signatures, list)
+            or not all(isinstance(x, str) for x in (job.log_path, job.runtime_dir))
+        ):
+            raise TypeError(f"bad registry entry {job.job_id!r}")
+        return job
 
 
 def _exit_status(code: int, stop_requested: bool) -> JobStatus:

@@ -18,6 +18,7 @@ outcome `interrupted`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -183,6 +184,14 @@ def _converse(
     rng: random.Random,
 ) -> None:
     agent = ctx.config.agent_config
+    prompt = build_prompt(ctx, quotes)
+    dlog.event(
+        "prompt",
+        system=prompt.system,
+        user=prompt.user,
+        tools=list(TOOL_NAMES),
+        prompt_template_hash=PROMPT_TEMPLATE_HASH,
+    )
     begin = getattr(client, "begin_window", None)
     if callable(begin):
         try:
@@ -193,14 +202,6 @@ def _converse(
                 ctx, client, dlog, tally, 1, LLMError(KIND_CLIENT_ERROR, repr(err)), 0.0
             )
             return
-    prompt = build_prompt(ctx, quotes)
-    dlog.event(
-        "prompt",
-        system=prompt.system,
-        user=prompt.user,
-        tools=list(TOOL_NAMES),
-        prompt_template_hash=PROMPT_TEMPLATE_HASH,
-    )
 
     def record_fill(fill: Fill) -> dict[str, Any]:
         ctx.portfolio.apply(fill)
@@ -222,6 +223,7 @@ def _converse(
         max_retries=agent.max_retries, base_delay=agent.base_delay, max_delay=agent.max_delay
     )
     messages: list[Message] = [Message.user(prompt.user)]
+    seen_ids: set[str] = set()
     for step in range(1, agent.max_steps + 1):
         call_started = time.perf_counter()
         try:
@@ -235,8 +237,11 @@ def _converse(
             elapsed = (time.perf_counter() - call_started) * 1000.0
             _record_failure(ctx, client, dlog, tally, step, err, elapsed)
             return
+        response = _unique_call_ids(response, seen_ids, step)
         _record_call(dlog, tally, step, response)
-        messages.append(Message.assistant(response.text, response.tool_calls))
+        messages.append(
+            Message.assistant(response.text, response.tool_calls, response.provider_blocks)
+        )
         if not response.tool_calls:
             return
         for call in response.tool_calls:
@@ -265,6 +270,23 @@ def _converse(
                 Message.tool(call.id, call.name, outcome.result, is_error=not outcome.ok)
             )
     log.info("%s %s: max_steps reached", ctx.model.signature, ctx.window_id)
+
+
+def _unique_call_ids(response: LLMResponse, seen: set[str], step: int) -> LLMResponse:
+    """Give every tool call of the window a distinct non-empty id (small models and some
+    compatible servers repeat ids or send none; providers need them to pair results)."""
+    calls: list[ToolCall] = []
+    changed = False
+    for i, call in enumerate(response.tool_calls, start=1):
+        call_id = call.id
+        if not call_id or call_id in seen:
+            call_id = f"call_{step}_{i}"
+            while call_id in seen:
+                call_id += "_"
+            changed = True
+        seen.add(call_id)
+        calls.append(call if call_id == call.id else ToolCall(call_id, call.name, call.arguments))
+    return dataclasses.replace(response, tool_calls=calls) if changed else response
 
 
 def _complete(client: LLMClient, system: str, messages: list[Message]) -> LLMResponse:

@@ -4,14 +4,14 @@
 `python main.py <config> ...` with `ONLY_SIGNATURE=<signature>` and `RUNTIME_ENV_PATH=<file>`, in
 its own process group (`start_new_session`), so a terminal's Ctrl-C reaches only this process, which
 forwards SIGINT/SIGTERM to every agent group, waits a grace period, then SIGKILLs what is left. On
-Linux each agent also gets `PR_SET_PDEATHSIG=SIGTERM`, so even a SIGKILLed orchestrator leaves no
-orphan. Progress comes from the agents' runtime env files; the summary from their records.
+Linux each agent also asks for `PR_SET_PDEATHSIG=SIGTERM` (runner.agent_main), so even a SIGKILLed
+orchestrator leaves no orphan. Progress comes from the agents' runtime env files; the summary
+from their records.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib.util
 import json
 import os
@@ -249,23 +249,6 @@ class ArenaRun:
     prefetch: bool = True
 
 
-def _pdeathsig_preexec() -> Callable[[], None] | None:
-    """A preexec_fn that makes the child get SIGTERM when this process dies (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def _set() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-
-    return _set
-
-
 def _spawn_agent(run: ArenaRun, signature: str) -> AgentProcess:
     config = run.config
     data_root = config.data_root()
@@ -300,7 +283,6 @@ def _spawn_agent(run: ArenaRun, signature: str) -> AgentProcess:
             stdout=log_fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_pdeathsig_preexec(),
         )
     return AgentProcess(signature, rt_path, proc, log_path, time.monotonic())
 
@@ -316,6 +298,7 @@ class _StopFlag:
     def __init__(self) -> None:
         self.signum: int | None = None
         self.deadline: float | None = None
+        self.announced = False
 
 
 def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
@@ -333,11 +316,12 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
     agents: list[AgentProcess] = []
 
     def on_signal(signum: int, _frame: object) -> None:
+        # Only flags and kill(2) here; the supervision loop does the printing.
         if stop.signum is None:
             stop.signum = signum
             stop.deadline = time.monotonic() + run.stop_grace
-            running = sum(1 for a in agents if a.proc.poll() is None)
-            emit(f"received {signal.Signals(signum).name}: stopping {running} running agent(s)")
+        else:  # a second signal: no more grace
+            stop.deadline = 0.0
         for a in agents:
             _signal_group(a, signum)
 
@@ -346,13 +330,14 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
     }
     started = time.monotonic()
     prefetcher = None
-    if run.prefetch and run.config.mode == "replay":
-        prefetcher = SnapshotPrefetcher(run.config, run.trading_days)
-        prefetcher.start()
     try:
         for entry in run.plan:
             if entry.runs and stop.signum is None:
                 agents.append(_spawn_agent(run, entry.signature))
+        if run.prefetch and run.config.mode == "replay" and stop.signum is None:
+            # started after the spawns: no fork while this process has a second thread
+            prefetcher = SnapshotPrefetcher(run.config, run.trading_days)
+            prefetcher.start()
         if stop.signum is not None:  # a signal arrived while spawning: forward it to all
             for a in agents:
                 _signal_group(a, stop.signum)
@@ -405,6 +390,12 @@ def _supervise(
                     a.ended = time.monotonic()
                     _settle_runtime_env(a)
         now = time.monotonic()
+        if stop.signum is not None and not stop.announced:
+            stop.announced = True
+            emit(
+                f"received {signal.Signals(stop.signum).name}: stopping {alive} running "
+                f"agent(s) (SIGKILL after {max(0.0, (stop.deadline or now) - now):.0f} s)"
+            )
         states = {a.signature: read_runtime_env(a.runtime_path) or {} for a in agents}
         statuses = {a.signature: _live_status(a, states[a.signature]) for a in agents}
         line = _progress_line(agents, states, statuses)

@@ -254,7 +254,7 @@ def build_user_prompt(
         cash=_money(portfolio.cash),
         market_value=_money(portfolio.market_value(quotes)),
         equity=_money(equity),
-        return_pct=f"{return_pct:.2f}",
+        return_pct=f"{round(float(return_pct), 2) + 0.0:.2f}",  # no "-0.00"
         initial_cash=_money(initial),
         holdings=_holdings_table(portfolio, quotes, local.date()),
         trades=_trades_text(recent_trades),

@@ -31,7 +31,15 @@ from typing import Any
 from agent_engine.decision_log import count_attempts, decision_log_path
 from agent_engine.manifest import RunManifest
 from agent_engine.runtime_env import RUNTIME_ENV_PATH_ENV, RuntimeEnv, runtime_env_path
-from data_flow.clock import SHANGHAI, Clock, LiveClock, ReplayClock, at_window, now_iso
+from data_flow.clock import (
+    SHANGHAI,
+    Clock,
+    LiveClock,
+    ReplayClock,
+    at_window,
+    decision_time_text,
+    now_iso,
+)
 from data_flow.errors import DataUnavailableError, SnapshotError
 from data_flow.fsio import append_jsonl, iter_jsonl
 from settings.config import AgentConfig, ArenaConfig, ArenaError, ModelConfig
@@ -43,6 +51,10 @@ LIVE_GRACE = timedelta(minutes=5)
 """Live mode: a window is still run when reached at most this long after its time."""
 TRADING_DAYS_ENV = "ARENA_TRADING_DAYS"
 SPAWN_TIME_ENV = "ARENA_SPAWN_TIME"
+PARENT_PID_ENV = "ARENA_PARENT_PID"
+HEAVY_MODULES = ("pandas", "ta", "akshare", "exchange_calendars", "openai", "anthropic")
+"""Reported in run_end: an agent should load only the SDK it uses, and pandas/ta/akshare only
+when it built a snapshot itself."""
 
 
 class StopRequested(BaseException):
@@ -206,6 +218,38 @@ class AgentRun:
         self.client_factory: Callable[[ModelConfig, AgentConfig], Any] | None = None
 
     def run(self, trading_days: Sequence[date] | None) -> int:
+        held, lock = self._lock_agent()
+        if not held:
+            return EXIT_FAILED
+        try:
+            return self._run_locked(trading_days)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _lock_agent(self) -> tuple[bool, Any]:
+        """One process per agent and data root, so its records have a single writer.
+
+        Returns (False, None) when another process holds the agent; (True, None) when no lock
+        file can be made (the run goes on and meets, and reports, the same disk problem)."""
+        from filelock import FileLock, Timeout
+
+        path = agent_dir(self.data_root, self.signature) / "agent.lock"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(path), timeout=0, thread_local=False)
+            lock.acquire()
+        except Timeout:
+            msg = f"agent {self.signature} is already running on {self.data_root} (lock {path})"
+            log.error("%s", msg)
+            sys.stderr.write(f"error: {msg}\n")
+            return False, None
+        except OSError:
+            log.warning("cannot lock %s", path, exc_info=True)
+            return True, None
+        return True, lock
+
+    def _run_locked(self, trading_days: Sequence[date] | None) -> int:
         st = self.stats
         status, code, error = "failed", EXIT_FAILED, None
         try:
@@ -302,6 +346,7 @@ class AgentRun:
             st.data_unavailable += 1
             log.warning("%s %s: data unavailable: %s", self.signature, w.window_id, err)
             reason = f"data unavailable: {err}"
+            self._log_data_unavailable(w, log_path, reason, portfolio)
             self.ledger.append_no_trade(w, "data_unavailable", reason, portfolio, None)
             return
         st.snapshot_seconds += time.perf_counter() - t0
@@ -326,6 +371,41 @@ class AgentRun:
         )
         self._run_window(ctx, self.client, sleep=self.sleep)
         st.decision_seconds += time.perf_counter() - t1
+
+    def _log_data_unavailable(self, w: Window, log_path: Path, reason: str, portfolio: Any) -> None:
+        """The decision log of a window without a snapshot: window_start + window_end."""
+        from agent_engine.decision_log import DecisionLog
+
+        with DecisionLog(log_path) as dlog:
+            dlog.event(
+                "window_start",
+                signature=self.signature,
+                provider=self.model.provider,
+                model=self.model.basemodel,
+                window_id=w.window_id,
+                decision_time=decision_time_text(w.moment),
+                decision_index=w.decision_index,
+                decisions_per_day=w.decisions_per_day,
+                snapshot_path=None,
+                snapshot_hash=None,
+                attempt=count_attempts(log_path) + 1,
+            )
+            dlog.event(
+                "window_end",
+                outcome="no_trade",
+                final_text=reason,
+                trades=0,
+                rejected_orders=0,
+                invalid_tool_calls=0,
+                llm_errors=0,
+                model_calls=0,
+                tokens_in=0,
+                tokens_out=0,
+                latency_ms_total=0.0,
+                duration_ms=0.0,
+                equity=None,
+                cash=float(portfolio.cash),
+            )
 
     def _finish(self, status: str, error: str | None) -> None:
         st, current = self.stats, self.current
@@ -353,6 +433,7 @@ class AgentRun:
                 snapshot_seconds=round(st.snapshot_seconds, 3),
                 peak_rss_kb=_peak_rss_kb(),
                 cpu_seconds=_cpu_seconds(),
+                heavy_modules=[m for m in HEAVY_MODULES if m in sys.modules],
                 error=error,
             )
         except OSError:
@@ -444,6 +525,24 @@ def install_stop_handlers() -> None:
         signal.signal(s, _on_stop_signal)
 
 
+def _die_with_parent() -> bool:
+    """Under an orchestrator (`ARENA_PARENT_PID` set), ask Linux to send this process SIGTERM
+    when the orchestrator dies, so no agent outlives it, even a SIGKILLed one. Returns False
+    when the orchestrator is already gone."""
+    parent = os.environ.get(PARENT_PID_ENV, "").strip()
+    if not parent.isdigit():
+        return True
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            log.debug("prctl(PR_SET_PDEATHSIG) unavailable", exc_info=True)
+    return os.getppid() == int(parent)
+
+
 def parse_trading_days(text: str | None) -> list[date] | None:
     if not text:
         return None
@@ -474,6 +573,9 @@ def agent_main(config: ArenaConfig, signature: str, config_path: Path) -> int:
         sys.stderr.write(f"error: {signature} cannot run: {reason}\n")
         return EXIT_CONFIG
     install_stop_handlers()
+    if not _die_with_parent():
+        sys.stderr.write("error: the orchestrator is gone; not starting\n")
+        return 128 + signal.SIGTERM
     env_path = os.environ.get(RUNTIME_ENV_PATH_ENV, "").strip()
     rt_path = Path(env_path).resolve() if env_path else runtime_env_path(signature)
     try:

@@ -16,8 +16,9 @@ Errors never raise: an unknown tool, arguments that are not JSON, missing or mis
 and unknown symbols come back as an error result (`ToolOutcome.ok` False, `error_kind` set).
 
 Symbols are accepted case-insensitively and in the common forms "SH688008", "sh688008",
-"688008", "688008.SH", "SH.688008" and "688008SH"; a bare 6-digit code is accepted only when
-exactly one symbol of the universe has it (otherwise the model is asked for the prefix).
+"688008" (also as a JSON number), "688008.SH", "SH.688008" and "688008SH"; a bare 6-digit
+code is accepted only when exactly one symbol of the universe has it (otherwise the model is
+asked for the prefix).
 
 Numbers in arguments: `quantity` and `hours` must be whole numbers; a JSON string of digits
 ("100") or an integral float (100.0) is accepted, anything else ("abc", 1.5, -100, 0, true)
@@ -97,8 +98,15 @@ def _indicator_names(value: list[str]) -> list[str]:
     return out
 
 
+def _symbol_text(value: Any) -> Any:
+    """A bare code sent as a JSON number (688008) is read as the 6-digit text "688008"."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 999_999:
+        return f"{value:06d}"
+    return value
+
+
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
-SymbolText = Annotated[str, Field(min_length=1, max_length=32)]
+SymbolText = Annotated[str, BeforeValidator(_symbol_text), Field(min_length=1, max_length=32)]
 
 
 class _Args(BaseModel):

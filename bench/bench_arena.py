@@ -100,12 +100,19 @@ def build_config(
 def start_fake_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port_file = workdir / "fake_port.txt"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_llm_server", "--rule", "trade",
-         "--port-file", str(port_file)],
+        [
+            sys.executable,
+            "-m",
+            "tests.fake_llm_server",
+            "--rule",
+            "trade",
+            "--port-file",
+            str(port_file),
+        ],
         cwd=str(ROOT),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 20
     while not port_file.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -195,13 +202,26 @@ def agent_numbers(data_root: Path, runtime_dir: Path, signature: str) -> dict[st
     }
 
 
-def solo_startup(config: Path, signature: str, env: dict[str, str], runs: int = 3) -> float:
-    """Median start-up of one agent alone (all its windows already done: it starts, finds
-    nothing to do, exits), from the agent's own `startup_ms`."""
+def solo_startup(
+    config: Path, signature: str, env: dict[str, str], days: list[date], runs: int = 5
+) -> tuple[float, float, float]:
+    """(median, min) start-up of one agent alone, spawned as the orchestrator spawns it (with
+    the trading days in its environment): all its windows are already done, so it starts, finds
+    nothing to do and exits; start-up = spawn → ready to run a window (its own `startup_ms`).
+    Also returns the median CPU seconds of such a start (to separate start-up from the
+    per-decision CPU of the benchmark's agents)."""
     values = []
+    cpu = []
+    manifest = Path(json.loads(config.read_text())["log_config"]["data_root"]) / "agent_data"
+    manifest = manifest / signature / "manifest.jsonl"
     runtime = Path(env["RUNTIME_DIR"])
+    solo_env = {
+        **env,
+        "ONLY_SIGNATURE": signature,
+        "ARENA_TRADING_DAYS": ",".join(d.isoformat() for d in days),
+    }
     for _ in range(runs):
-        solo_env = {**env, "ONLY_SIGNATURE": signature}
+        solo_env["ARENA_SPAWN_TIME"] = repr(time.time())
         subprocess.run(
             [sys.executable, str(ROOT / "main.py"), str(config)],
             env=solo_env,
@@ -213,7 +233,12 @@ def solo_startup(config: Path, signature: str, env: dict[str, str], runs: int = 
         state = read_json(runtime / f"runtime_env_{signature}.json")
         if state.get("startup_ms") is not None:
             values.append(state["startup_ms"] / 1000.0)
-    return statistics.median(values) if values else float("nan")
+        ends = [m for m in iter_jsonl(manifest) if m.get("type") == "run_end"]
+        if ends and ends[-1].get("cpu_seconds") is not None:
+            cpu.append(float(ends[-1]["cpu_seconds"]))
+    if not values:
+        return float("nan"), float("nan"), float("nan")
+    return statistics.median(values), min(values), statistics.median(cpu or [float("nan")])
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -233,8 +258,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         env.pop("ONLY_SIGNATURE", None)
         env.update({KEY_ENV: FAKE_KEY, "RUNTIME_DIR": str(runtime_dir)})
-        print(f"benchmark: {args.agents} agents ({args.client}) × {len(days)} trading days × 3 "
-              f"windows ({days[0]} .. {days[-1]}), work dir {workdir}", flush=True)  # fmt: skip
+        print(
+            f"benchmark: {args.agents} agents ({args.client}) × {len(days)} trading days × 3 "
+            f"windows ({days[0]} .. {days[-1]}), work dir {workdir}",
+            flush=True,
+        )
         usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -277,7 +305,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if a["windows_run"]
         ]
         llm_per = [a["llm_seconds"] / a["windows_run"] for a in agents.values() if a["windows_run"]]
-        solo = solo_startup(config, signatures[0], env)
+        solo, solo_min, solo_cpu = solo_startup(config, signatures[0], env, days)
+        steady = [
+            (a["cpu_s"] - solo_cpu) / a["windows_run"] for a in agents.values() if a["windows_run"]
+        ]
         result = {
             "client": args.client,
             "agents": args.agents,
@@ -298,6 +329,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "snapshot_builds_per_window": round(builds / n_windows, 3),
             "startup_s_under_load": {s: a["startup_s"] for s, a in agents.items()},
             "startup_s_solo": round(solo, 3),
+            "startup_s_solo_min": round(solo_min, 3),
             "peak_rss_mb_psutil": {s: round(v, 1) for s, v in sorted(sampler.peak_mb.items())},
             "peak_rss_mb_ru_maxrss": {s: round(a["ru_maxrss_mb"], 1) for s, a in agents.items()},
             "statuses": {s: a["status"] for s, a in agents.items()},
@@ -307,6 +339,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 arena_cpu - sum(a["cpu_s"] for a in agents.values()), 2
             ),
             "cpu_s_fake_server": None if server_cpu is None else round(server_cpu, 2),
+            "arena_cpu_ms_per_decision": round(arena_cpu / max(decisions, 1) * 1000, 2),
+            "agent_cpu_ms_per_decision_after_startup": round(statistics.mean(steady) * 1000, 2),
+            "agent_startup_cpu_s": round(solo_cpu, 3),
             "cpu_cores": os.cpu_count(),
             "load_avg_1m_after": round(os.getloadavg()[0], 2),
         }
@@ -320,27 +355,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def report(r: dict[str, Any]) -> bool:
     startups = list(r["startup_s_under_load"].values())
     rss = list(r["peak_rss_mb_psutil"].values()) or [0.0]
-    print(f"exit code                      {r['exit_code']}  statuses: "
-          f"{sorted(set(r['statuses'].values()))}")  # fmt: skip
+    print(
+        f"exit code                      {r['exit_code']}  statuses: "
+        f"{sorted(set(r['statuses'].values()))}"
+    )
     print(f"wall time                      {r['wall_s']:.2f} s for {r['decisions']} decisions")
     print(f"decisions per second           {r['decisions_per_s']}")
-    print(f"arena overhead per decision    {r['arena_overhead_ms_per_decision']} ms "
-          f"(+ model latency {r['model_latency_ms_per_decision']} ms, "
-          f"{r['model_calls']} model calls, {r['trades']} trades)")  # fmt: skip
-    print(f"snapshot builds per window     {r['snapshot_builds_per_window']} "
-          f"({r['snapshot_builds']} builds, {r['snapshot_builds_by_prefetcher']} by the "
-          f"orchestrator's prefetcher; {r['snapshot_files']} files, "
-          f"{r['windows_per_agent']} windows)")  # fmt: skip
+    print(
+        f"arena overhead per decision    {r['arena_overhead_ms_per_decision']} ms wall in the "
+        f"agent besides the model's {r['model_latency_ms_per_decision']} ms "
+        f"({r['model_calls']} model calls, {r['trades']} trades); "
+        f"{r['arena_cpu_ms_per_decision']} ms CPU (arena processes, start-up included)"
+    )
+    print(
+        f"agent CPU per decision         {r['agent_cpu_ms_per_decision_after_startup']} ms "
+        f"(after a start-up of {r['agent_startup_cpu_s']} CPU s per agent)"
+    )
+    print(
+        f"snapshot builds per window     {r['snapshot_builds_per_window']} "
+        f"({r['snapshot_builds']} builds, {r['snapshot_builds_by_prefetcher']} by the "
+        f"orchestrator's prefetcher; {r['snapshot_files']} files, "
+        f"{r['windows_per_agent']} windows)"
+    )
     server = r["cpu_s_fake_server"]
-    print(f"CPU seconds                    agents {r['cpu_s_agents']}, orchestrator+prefetch "
-          f"{r['cpu_s_orchestrator_incl_prefetch']}, fake server "
-          f"{'-' if server is None else server} ({r['cpu_cores']} cores; load average "
-          f"{r['load_avg_1m_after']} at the end)")  # fmt: skip
-    print(f"agent start-up (solo)          {r['startup_s_solo']:.3f} s")
-    print(f"agent start-up (all at once)   median {statistics.median(startups):.3f} s, "
-          f"max {max(startups):.3f} s")  # fmt: skip
-    print(f"peak RSS per agent (psutil)    median {statistics.median(rss):.1f} MB, "
-          f"max {max(rss):.1f} MB")  # fmt: skip
+    print(
+        f"CPU seconds                    agents {r['cpu_s_agents']}, orchestrator+prefetch "
+        f"{r['cpu_s_orchestrator_incl_prefetch']}, fake server "
+        f"{'-' if server is None else server} ({r['cpu_cores']} cores; load average "
+        f"{r['load_avg_1m_after']} at the end)"
+    )
+    print(
+        f"agent start-up (solo)          median {r['startup_s_solo']:.3f} s, "
+        f"min {r['startup_s_solo_min']:.3f} s"
+    )
+    print(
+        f"agent start-up (all at once)   median {statistics.median(startups):.3f} s, "
+        f"max {max(startups):.3f} s"
+    )
+    print(
+        f"peak RSS per agent (psutil)    median {statistics.median(rss):.1f} MB, "
+        f"max {max(rss):.1f} MB"
+    )
     full = r["agents"] >= 10 and r["trading_days"] >= 60
     checks = [
         ("exactly one snapshot build per window", r["snapshot_builds_per_window"] == 1.0),

@@ -23,7 +23,8 @@ Step kinds (`"kind"`; every step may also set `"delay"` seconds before replying,
 - `{"kind": "text", "text": ...}` — a final answer; `{"kind": "long_text", "chars": n}`;
 - `{"kind": "error", "status": 429, "headers"?: {"retry-after": "0"}, "message"?: ...}`;
 - `{"kind": "garbage", "body"?: "not json", "status"?: 200}` — an unusable 200 body;
-- `{"kind": "empty_choices"}` — a 200 without choices / content.
+- `{"kind": "empty_choices"}` — a 200 without choices / content;
+- `{"kind": "raw", "body": <any JSON>, "status"?: 200}` — exactly this body (sloppy servers).
 Rules (stateless, safe for many concurrent agents; `step` = assistant turns so far + 1):
 - `answer`: a final answer at once;
 - `portfolio_then_answer`: step 1 calls get_portfolio, then a final answer;
@@ -95,7 +96,7 @@ def tool_results(body: dict[str, Any]) -> list[str]:
 def rule_step(rule: str, body: dict[str, Any]) -> dict[str, Any]:
     """The scripted step a rule produces for this request."""
     step = _assistant_turns(body) + 1
-    if rule == "answer" or step > 2 + (rule == "trade"):
+    if rule == "answer" or step > 2:
         return {"kind": "text", "text": FINAL_TEXT}
     if step == 1:
         if rule in ("portfolio_then_answer", "trade"):
@@ -158,6 +159,8 @@ def render_openai(
         return status, dict(step.get("headers") or {}), json.dumps(payload).encode()
     if kind == "garbage":
         return int(step.get("status", 200)), {}, str(step.get("body", "this is not json")).encode()
+    if kind == "raw":
+        return int(step.get("status", 200)), {}, json.dumps(step.get("body")).encode()
     usage = _usage(step)
     usage_obj = {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]}
     base = {
@@ -209,6 +212,8 @@ def render_anthropic(
         return status, dict(step.get("headers") or {}), json.dumps(payload).encode()
     if kind == "garbage":
         return int(step.get("status", 200)), {}, str(step.get("body", "this is not json")).encode()
+    if kind == "raw":
+        return int(step.get("status", 200)), {}, json.dumps(step.get("body")).encode()
     usage = _usage(step)
     base = {
         "id": f"msg_fake_{n}",
@@ -224,6 +229,8 @@ def render_anthropic(
     if kind == "empty_choices":
         return 200, {}, json.dumps({**base, "content": None, "stop_reason": "end_turn"}).encode()
     blocks: list[dict[str, Any]] = []
+    if step.get("thinking"):
+        blocks.append({"type": "thinking", "thinking": step["thinking"], "signature": "fake-sig"})
     text = _long_text(int(step.get("chars", 100_000))) if kind == "long_text" else step.get("text")
     if text:
         blocks.append({"type": "text", "text": text})

@@ -242,3 +242,74 @@ def test_restart_reconciles_dead_pids(root: Path) -> None:
     saved = json.loads((root / "jobs" / "registry.json").read_text())
     assert saved["jobs"][0]["status"] == "failed"
     assert os.path.exists(root / "jobs" / "registry.json")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, ARENA_DATA_ROOT=str(root), ARENA_STOP_GRACE_SECONDS="5")
+    env.pop("ARENA_API_TOKEN", None)
+    return subprocess.Popen(
+        [sys.executable, "api_server.py", "--port", str(port), "--log-level", "warning"],
+        cwd=PROJECT_ROOT,
+        env=env,
+    )
+
+
+def test_killed_server_restarts_and_stops_the_orphaned_job(
+    root: Path, make_config: Callable[..., str]
+) -> None:
+    import httpx
+
+    name = make_config(date_range={"init_date": "2025-11-03", "end_date": "2025-12-31"})
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(base + "/", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    server = _start_server(root, port)
+    try:
+        wait_for(up, 30, "server 1")
+        job_id = httpx.post(base + "/api/run-trading", json={"config_path": name}).json()["job_id"]
+        wait_for(
+            lambda: any(
+                a["windows_done"] >= 1
+                for a in httpx.get(f"{base}/api/job/{job_id}").json()["agents"]
+            ),
+            60,
+            "progress",
+        )
+    finally:
+        server.kill()  # no shutdown hooks: the run must survive on its own
+        server.wait(10)
+    pid = json.loads((root / "jobs" / "registry.json").read_text())["jobs"][0]["pid"]
+    tree = _tree(pid)
+    assert not any(_gone(p) for p in tree)
+
+    server = _start_server(root, port)
+    try:
+        wait_for(up, 30, "server 2")
+        job = httpx.get(f"{base}/api/job/{job_id}").json()
+        assert job["status"] == "running"
+        assert httpx.get(base + "/").json()["active_jobs"] == 1
+        t0 = time.monotonic()
+        stopped = httpx.post(f"{base}/api/stop/{job_id}", timeout=15).json()
+        assert stopped["status"] == "stopped"
+        wait_for(lambda: all(_gone(p) for p in tree), 10 - (time.monotonic() - t0), "tree gone")
+        assert httpx.get(base + "/").json()["active_jobs"] == 0
+        for sig in ("bh", "mom"):
+            records = read_jsonl(root / "agent_data" / sig / "position" / "position.jsonl")
+            assert [r["id"] for r in records] == list(range(len(records)))
+    finally:
+        server.terminate()
+        server.wait(10)

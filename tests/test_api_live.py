@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from pathlib import Path
@@ -261,7 +262,10 @@ def test_damaged_records_never_cause_5xx(root: Path) -> None:
     snap = next((root / "agent_data" / "shared" / "snapshots" / "2025-11-03").iterdir())
     snap.write_text("garbage")
     (root / "jobs").mkdir()
-    (root / "jobs" / "registry.json").write_text('{"jobs": [{"job_id": 5}, "x"]}')
+    bad_job = {"job_id": "0" * 32, "status": "running", "pid": "x", "config_path": "c",
+               "config_file": "c", "data_root": "d", "started_at": "s"}  # fmt: skip
+    registry = {"jobs": [{"job_id": 5}, "x", bad_job, {**bad_job, "pid": None, "status": 7}]}
+    (root / "jobs" / "registry.json").write_text(json.dumps(registry))
     with client_for(root) as c:
         for url in (
             "/",
@@ -275,3 +279,21 @@ def test_damaged_records_never_cause_5xx(root: Path) -> None:
             "/api/live/news",
         ):
             assert c.get(url).status_code == 200, url
+
+
+def test_gzip_when_accepted(client: TestClient) -> None:
+    plain = client.get("/api/live/pnl-series", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    zipped = client.get("/api/live/pnl-series", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == plain.json()  # httpx decodes the body
+    again = client.get("/api/live/pnl-series", headers={"Accept-Encoding": "gzip"})
+    assert again.content == zipped.content
+
+
+def test_large_other_responses_are_gzipped_when_accepted(client: TestClient) -> None:
+    resp = client.get(
+        "/api/live/recent-decisions", params={"limit": 8}, headers={"Accept-Encoding": "gzip"}
+    )
+    assert resp.headers["content-encoding"] == "gzip"
+    assert resp.json()["count"] == 8

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,7 @@ from fastapi.testclient import TestClient
 
 import api_server
 from api_server import ApiSettings, create_app
-from settings.config import SETTINGS_DIR
+from settings.config import PROJECT_ROOT, SETTINGS_DIR
 from tests.api_fixtures import scenario_config, write_scenario
 
 TOKEN = "s3cret-token"
@@ -216,3 +218,17 @@ def test_run_trading_names_the_bad_key(root: Path, settings_config: tuple[str, P
         resp = c.post("/api/run-trading", json={"config_path": name})
     assert resp.status_code == 422
     assert "agent_config.max_stepz: unknown key" in resp.json()["detail"]
+
+
+def test_server_imports_no_agent_loop_or_llm_sdk() -> None:
+    code = (
+        "import sys, api_server\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('openai', 'anthropic', 'akshare',"
+        " 'pandas') or m in ('agent_engine.loop', 'agent_engine.runner', 'agent_engine.llm')]\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -152,3 +152,30 @@ def test_timeout_is_transient(server: FakeLLMServer) -> None:
     with pytest.raises(LLMTransientError) as info:
         client_for(server, timeout=0.3).complete("s", [Message.user("u")], [])
     assert info.value.kind == "timeout"
+
+
+def test_thinking_blocks_are_sent_back_with_the_turn(server: FakeLLMServer) -> None:
+    server.add(
+        {
+            "kind": "tool_calls",
+            "thinking": "let me think",
+            "calls": [{"id": "tu1", "name": "get_portfolio"}],
+        }
+    )
+    client = client_for(server)
+    first = client.complete("s", [Message.user("u")], TOOL_SPECS)
+    assert first.provider_blocks == (
+        {"type": "thinking", "thinking": "let me think", "signature": "fake-sig"},
+    )
+    server.add({"kind": "text", "text": "done"})
+    history = [
+        Message.user("u"),
+        Message.assistant(first.text, first.tool_calls, first.provider_blocks),
+        Message.tool("tu1", "get_portfolio", "{}"),
+    ]
+    client.complete("s", history, TOOL_SPECS)
+    assistant = server.requests[1]["body"]["messages"][1]
+    assert assistant["content"] == [
+        {"type": "thinking", "thinking": "let me think", "signature": "fake-sig"},
+        {"type": "tool_use", "id": "tu1", "name": "get_portfolio", "input": {}},
+    ]

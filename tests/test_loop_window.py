@@ -404,7 +404,7 @@ def test_anthropic_trade_and_sell_rejection(data_root: Path, server: FakeLLMServ
     records = ctx.ledger.records()
     assert len(records) == 2  # one fill; no no_trade record when something filled
     assert records[1]["this_action"]["symbol"] == "SH688111"
-    assert records[1]["positions"]["CASH"] == 899965.0  # 100000 + 30 commission + 1 + ...
+    assert records[1]["positions"]["CASH"] == 899969.0  # 100000 + 30 commission + 1 transfer
     second = server.requests[1]["body"]["messages"][-1]
     assert [b["tool_use_id"] for b in second["content"]] == ["t1", "t2"]
     assert [b["is_error"] for b in second["content"]] == [False, True]
@@ -464,3 +464,91 @@ def test_tokens_and_latency_are_summed(data_root: Path, server: FakeLLMServer) -
     ctx = setup(data_root, server)
     outcome = run_window(ctx, _ScriptedClient([resp("hold", 1234, 56, 12.5)]), sleep=lambda s: None)
     assert (outcome.tokens_in, outcome.tokens_out, outcome.latency_ms_total) == (1234, 56, 12.5)
+
+
+def test_repeated_or_missing_tool_call_ids_are_made_unique(
+    data_root: Path, server: FakeLLMServer
+) -> None:
+    portfolio = {"name": "get_portfolio", "arguments": "{}"}
+    server.add(
+        {
+            "kind": "tool_calls",
+            "calls": [{"id": "call_0", **portfolio}, {"id": "call_0", **portfolio}],
+        },
+        {"kind": "tool_calls", "calls": [{"id": "call_0", **portfolio}]},
+        {"kind": "text", "text": "ok"},
+    )
+    ctx = setup(data_root, server)
+    run(ctx)
+    results = [e for e in read_events(ctx.log_path) if e["type"] == "tool_result"]
+    assert [r["tool_call_id"] for r in results] == ["call_0", "call_1_2", "call_2_1"]
+    calls = [e for e in read_events(ctx.log_path) if e["type"] == "model_call"]
+    assert [c["id"] for c in calls[0]["tool_calls"]] == ["call_0", "call_1_2"]
+    last = server.requests[2]["body"]["messages"]
+    assert [m["tool_call_id"] for m in last if m["role"] == "tool"] == [
+        "call_0",
+        "call_1_2",
+        "call_2_1",
+    ]
+
+
+def test_a_resumed_window_appends_a_new_attempt(data_root: Path, server: FakeLLMServer) -> None:
+    ctx = setup(data_root, server)
+    with pytest.raises(KeyboardInterrupt):
+        run_window(ctx, _ExplodingClient(KeyboardInterrupt()), sleep=lambda s: None)
+    ctx.attempt = 2
+    server.add({"kind": "text", "text": "hold"})
+    assert run(ctx).outcome == "no_trade"
+    events = read_events(ctx.log_path)
+    assert [e["type"] for e in events] == [
+        "window_start",
+        "prompt",
+        "window_end",
+        "window_start",
+        "prompt",
+        "model_call",
+        "window_end",
+    ]
+    assert [e["attempt"] for e in events if e["type"] == "window_start"] == [1, 2]
+    assert [e["outcome"] for e in events if e["type"] == "window_end"] == [
+        "interrupted",
+        "no_trade",
+    ]
+
+
+class _BrokenBaseline(_ScriptedClient):
+    def begin_window(self, ctx: WindowContext) -> None:
+        raise ZeroDivisionError("strategy bug")
+
+
+def test_begin_window_failure_is_an_llm_error(data_root: Path, server: FakeLLMServer) -> None:
+    ctx = setup(data_root, server)
+    outcome = run_window(ctx, _BrokenBaseline([]), sleep=lambda s: None)
+    assert outcome.outcome == "llm_error"
+    types = [e["type"] for e in read_events(ctx.log_path)]
+    assert types == ["window_start", "prompt", "model_call", "window_end"]
+    assert ctx.ledger.records()[-1]["this_action"]["reason"] == (
+        "llm_error: client_error: ZeroDivisionError('strategy bug')"
+    )
+
+
+def test_fake_trade_rule_buys_then_sells_next_day(data_root: Path) -> None:
+    from datetime import datetime
+
+    from data_flow.clock import SHANGHAI
+    from tests.llm_helpers import make_snapshot
+
+    with FakeLLMServer(rule="trade") as srv:
+        ctx = setup(data_root, srv)
+        assert run(ctx).outcome == "traded"
+        day2 = datetime(2025, 11, 4, 10, 30, tzinfo=SHANGHAI)
+        ctx2 = make_ctx(
+            ctx.config, "llm", make_snapshot(moment=day2), moment=day2, ledger=ctx.ledger
+        )
+        assert run(ctx2).outcome == "traded"
+    actions = [r["this_action"] for r in ctx.ledger.records()[1:]]
+    assert [(a["action"], a["symbol"], a["amount"]) for a in actions] == [
+        ("BUY", "SH688008", 200),
+        ("SELL", "SH688008", 200),
+    ]
+    assert len(srv.requests) == 6

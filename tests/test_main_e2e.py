@@ -192,6 +192,15 @@ def test_arena_run_records_exact_positions_logs_and_summary(
             "completed", 9, 9
         )  # fmt: skip
         assert state["data_root"] == str(data_root) and state["pid"] > 0
+    # each agent process loaded only the SDK it needs (pandas & co only if it built a snapshot)
+    sdk = {"bh": [], "fake-gpt": ["openai"], "fake-claude": ["anthropic"]}
+    for sig, expected_sdk in sdk.items():
+        run_end = manifest(data_root, sig)[1]
+        heavy = set(run_end["heavy_modules"])
+        assert heavy & {"openai", "anthropic"} == set(expected_sdk)
+        assert "exchange_calendars" not in heavy and "akshare" not in heavy
+        if run_end["snapshots_built"] == 0:
+            assert heavy == set(expected_sdk)
     run_start = manifest(data_root, "fake-gpt")[0]
     model_cfg = next(m for m in run_start["config"]["models"] if m["signature"] == "fake-gpt")
     assert model_cfg["api_key_env"] == "OPENAI_API_KEY"
@@ -261,6 +270,12 @@ def test_only_signature_runs_one_agent_in_process(tmp_path: Path, data_root: Pat
     assert state is not None and state["status"] == "completed" and state["windows_total"] == 6
     bad = run_main([str(cfg)], {**env, "ONLY_SIGNATURE": "nobody"})
     assert bad.returncode == 2 and "nobody" in bad.stderr
+    # --fresh in single-agent mode moves that agent's records aside, and only those
+    again = run_main([str(cfg), "--fresh", "--end-date", "2025-11-03"], env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    (moved,) = (data_root / "agent_data" / ".moved").iterdir()
+    assert moved.name.startswith("mom-") and f"moved mom records to {moved}" in again.stdout
+    assert_windows_exactly_once(positions(data_root, "mom"), WINDOWS[:3])
 
 
 def test_fresh_moves_old_records_aside_and_starts_over(tmp_path: Path, data_root: Path) -> None:

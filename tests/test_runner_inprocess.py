@@ -241,6 +241,10 @@ def test_data_unavailable_becomes_a_no_trade_record(tmp_path: Path, data_root: P
     records = positions(data_root, SIG)
     assert [r["this_action"]["reason_code"] for r in records[1:]] == ["data_unavailable"] * 3
     assert records[1]["snapshot_hash"] is None
+    events = window_log(data_root, SIG, "2025-11-03T10:30")
+    assert [e["type"] for e in events] == ["window_start", "window_end"]
+    assert events[0]["snapshot_path"] is None and events[0]["attempt"] == 1
+    assert events[1]["outcome"] == "no_trade" and events[1]["final_text"].startswith("data unav")
 
 
 @pytest.mark.parametrize("mode", ["replay", "live"])
@@ -250,3 +254,16 @@ def test_make_clock_matches_mode(tmp_path: Path, data_root: Path, mode: str) -> 
     config = load_config(write_config(tmp_path, data_root, mode=mode))
     clock = make_clock(config)
     assert isinstance(clock, ReplayClock if mode == "replay" else LiveClock)
+
+
+def test_a_second_process_for_the_same_agent_is_refused(tmp_path: Path, data_root: Path) -> None:
+    from filelock import FileLock
+
+    cfg = write_config(tmp_path, data_root)
+    (data_root / "agent_data" / SIG).mkdir(parents=True)
+    holder = FileLock(str(data_root / "agent_data" / SIG / "agent.lock"), thread_local=False)
+    with holder:
+        assert _run(cfg, tmp_path / "rt.json", ScriptedClient()) == 1
+    assert not (data_root / "agent_data" / SIG / "position").exists()
+    assert not (tmp_path / "rt.json").exists()
+    assert _run(cfg, tmp_path / "rt.json", ScriptedClient()) == 0

@@ -106,6 +106,12 @@ def test_get_stock_price_returns_snapshot_values() -> None:
     assert [b["close"] for b in data["recent_bars"]] == [90.0, 95.0, 100.0]
 
 
+def test_symbol_sent_as_a_number() -> None:
+    box, _ = make_box()
+    data = json.loads(call(box, "get_stock_price", {"symbol": 688008}).result)
+    assert data["symbol"] == "SH688008"
+
+
 def test_get_stock_price_defaults_to_all_indicators_and_hides_future_bars() -> None:
     snap = make_snapshot()
     snap["market_data"]["SH688008"]["recent_bars"].append(

@@ -24,6 +24,7 @@ from agent_engine.errors import (
     LLMTransientError,
     error_from_status,
     parse_retry_after,
+    status_message,
 )
 from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
 
@@ -63,7 +64,7 @@ def to_wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
         if m.role == "user":
             wire.append({"role": "user", "content": m.content})
         elif m.role == "assistant":
-            blocks: list[dict[str, Any]] = []
+            blocks: list[dict[str, Any]] = [dict(b) for b in m.provider_blocks]
             if m.content:
                 blocks.append({"type": "text", "text": m.content})
             blocks.extend(
@@ -125,9 +126,17 @@ def parse_message(message: Any, fallback_model: str, latency_ms: float) -> LLMRe
         )
     texts: list[str] = []
     calls: list[ToolCall] = []
+    kept: list[dict[str, Any]] = []
     for i, block in enumerate(content):
         kind = _get(block, "type")
-        if kind == "text":
+        if kind == "thinking":
+            kept.append(
+                {"type": "thinking", "thinking": _get(block, "thinking") or "",
+                 "signature": _get(block, "signature") or ""}
+            )  # fmt: skip
+        elif kind == "redacted_thinking":
+            kept.append({"type": "redacted_thinking", "data": _get(block, "data") or ""})
+        elif kind == "text":
             texts.append(str(_get(block, "text") or ""))
         elif kind == "tool_use":
             raw_input = _get(block, "input")
@@ -158,6 +167,7 @@ def parse_message(message: Any, fallback_model: str, latency_ms: float) -> LLMRe
         response_id=_get(message, "id"),
         latency_ms=latency_ms,
         retries=0,
+        provider_blocks=tuple(kept),
     )
 
 
@@ -170,7 +180,7 @@ def classify_anthropic_error(err: Exception) -> LLMError:
         headers = getattr(err.response, "headers", {}) or {}
         return error_from_status(
             err.status_code,
-            f"HTTP {err.status_code}: {err.message}",
+            status_message(err.status_code, err.message),
             retry_after=parse_retry_after(headers.get("retry-after")),
         )
     return LLMBadResponseError(KIND_BAD_RESPONSE, f"{type(err).__name__}: {err}")

@@ -33,6 +33,9 @@ class LLMResponse:
     response_id: str | None
     latency_ms: float
     retries: int
+    # Provider blocks that must be sent back verbatim with this turn (Anthropic extended
+    # thinking: `thinking` / `redacted_thinking` blocks before tool_use). Not logged.
+    provider_blocks: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,24 @@ class Message:
     tool_call_id: str | None = None
     name: str | None = None
     is_error: bool = False
+    provider_blocks: tuple[dict[str, Any], ...] = ()
 
     @staticmethod
     def user(text: str) -> Message:
         return Message(role="user", content=text)
 
     @staticmethod
-    def assistant(text: str, tool_calls: list[ToolCall] | tuple[ToolCall, ...] = ()) -> Message:
-        return Message(role="assistant", content=text, tool_calls=tuple(tool_calls))
+    def assistant(
+        text: str,
+        tool_calls: list[ToolCall] | tuple[ToolCall, ...] = (),
+        provider_blocks: tuple[dict[str, Any], ...] = (),
+    ) -> Message:
+        return Message(
+            role="assistant",
+            content=text,
+            tool_calls=tuple(tool_calls),
+            provider_blocks=provider_blocks,
+        )
 
     @staticmethod
     def tool(tool_call_id: str, name: str, content: str, *, is_error: bool = False) -> Message:

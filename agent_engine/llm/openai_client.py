@@ -23,6 +23,7 @@ from agent_engine.errors import (
     LLMTransientError,
     error_from_status,
     parse_retry_after,
+    status_message,
 )
 from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
 
@@ -173,7 +174,7 @@ def classify_openai_error(err: Exception) -> LLMError:
         headers = getattr(err.response, "headers", {}) or {}
         return error_from_status(
             err.status_code,
-            f"HTTP {err.status_code}: {err.message}",
+            status_message(err.status_code, err.message),
             retry_after=parse_retry_after(headers.get("retry-after")),
         )
     return LLMBadResponseError(KIND_BAD_RESPONSE, f"{type(err).__name__}: {err}")

@@ -232,7 +232,8 @@ describe("dashboard against the real API", () => {
     const select = page.getByRole("combobox", { name: "Config" });
     await select.waitFor();
     await select.selectOption(jobConfig);
-    await expect.poll(() => page.getByLabel("End date").inputValue()).toBe("2025-11-28");
+    await expect.poll(() => page.getByLabel("Start date").inputValue()).toBe("2025-09-01");
+    expect(await page.getByLabel("End date").inputValue()).toBe("2025-12-31");
     await page.getByRole("button", { name: "Start run" }).click();
     await page.waitForURL(/#\/jobs\/[0-9a-f]+$/);
     const jobId = decodeURIComponent(new URL(page.url()).hash.split("/").pop() ?? "");
@@ -249,11 +250,15 @@ describe("dashboard against the real API", () => {
       const now = await detail.getByRole("progressbar").first().getAttribute("aria-valuenow");
       return Number(now) > 0;
     });
-    await until("the job in the list", async () =>
-      (await page.locator(`[data-testid="job-row-${jobId}"]`).count()) === 1,
-    );
+    const listRow = page.locator(`[data-testid="job-row-${jobId}"]`);
+    await until("the job's progress in the list", async () => {
+      if ((await listRow.count()) !== 1) return false;
+      return Number(await listRow.getByRole("progressbar").getAttribute("aria-valuenow")) > 0;
+    });
     await shot("jobs-running.png");
 
+    const before = await api<Job>(`/api/job/${jobId}`);
+    expect(before.status).toBe("running");
     await detail.getByRole("button", { name: "Stop" }).click();
     await until("the job to stop", async () => (await status.innerText()) === "stopped");
     const job = await api<Job>(`/api/job/${jobId}`);
@@ -276,10 +281,6 @@ describe("dashboard against the real API", () => {
     const table = page.locator('table[aria-label="Leaderboard"]');
     await table.waitFor();
     await until("the API badge", async () => (await page.locator(".server").innerText()).includes("API 0."));
-    const requests: string[] = [];
-    page.on("request", (r) => {
-      if (r.url().includes("/api/live/model-stats")) requests.push(new Date().toISOString());
-    });
     process.kill(inject("serverPid"), "SIGTERM");
     await until(
       "the unreachable badge",

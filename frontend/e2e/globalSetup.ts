@@ -104,13 +104,14 @@ export default async function setup(project: TestProject) {
     );
   }
 
-  // 2. a config the Jobs view can start: a whole month, so it is still running when stopped
+  // 2. a config the Jobs view can start: ~3 months (about 180 windows per agent), so it is
+  //    still running when the test stops it
   const jobConfigName = `test_tmp_e2e_${randomUUID().slice(0, 8)}.json`;
   const jobConfigPath = join(ROOT, "settings", jobConfigName);
   writeFileSync(
     jobConfigPath,
     JSON.stringify(
-      baselineConfig(join(tmp, "jobdata"), "2025-11-03", "2025-11-28", "e2e: job started from the UI"),
+      baselineConfig(join(tmp, "jobdata"), "2025-09-01", "2025-12-31", "e2e: job started from the UI"),
       null,
       2,
     ),

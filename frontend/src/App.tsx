@@ -1,4 +1,5 @@
-import { api } from "./api/client";
+import { useEffect } from "react";
+import { JOBS_CHANGED_EVENT, api } from "./api/client";
 import { usePolling } from "./hooks/usePolling";
 import { assignColors } from "./lib/colors";
 import { COLORS_INTERVAL_MS, HEALTH_INTERVAL_MS } from "./lib/intervals";
@@ -17,6 +18,12 @@ const TABS: { view: Route["view"]; label: string; route: Route }[] = [
 
 function ServerBadge() {
   const health = usePolling("health", (signal) => api.status(signal), HEALTH_INTERVAL_MS);
+  const { refresh } = health;
+  useEffect(() => {
+    // a job was started or stopped: the active-job count changed
+    window.addEventListener(JOBS_CHANGED_EVENT, refresh);
+    return () => window.removeEventListener(JOBS_CHANGED_EVENT, refresh);
+  }, [refresh]);
   if (health.error) {
     const retry = health.retryInMs !== null ? `, retrying in ${Math.round(health.retryInMs / 1000)} s` : "";
     return (

@@ -39,6 +39,14 @@ type Query = Record<string, string | number | undefined | null>;
 
 const TOKEN_KEY = "arena.apiToken";
 
+/** Dispatched on window after a job was started or stopped from this page. */
+export const JOBS_CHANGED_EVENT = "arena:jobs-changed";
+
+function announceJobsChanged<T>(value: T): T {
+  window.dispatchEvent(new Event(JOBS_CHANGED_EVENT));
+  return value;
+}
+
 /** Bearer token for POSTs when the server sets ARENA_API_TOKEN (kept in this browser only). */
 export function getApiToken(): string {
   try {
@@ -149,6 +157,7 @@ export const api = {
   job: (jobId: string, signal?: AbortSignal) =>
     get<Job>(`/api/job/${encodeURIComponent(jobId)}`, undefined, signal),
   runTrading: (body: RunTradingRequest) =>
-    request<RunTradingResponse>("POST", "/api/run-trading", { body }),
-  stopJob: (jobId: string) => request<Job>("POST", `/api/stop/${encodeURIComponent(jobId)}`),
+    request<RunTradingResponse>("POST", "/api/run-trading", { body }).then(announceJobsChanged),
+  stopJob: (jobId: string) =>
+    request<Job>("POST", `/api/stop/${encodeURIComponent(jobId)}`).then(announceJobsChanged),
 };

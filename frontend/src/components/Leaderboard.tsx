@@ -117,7 +117,7 @@ export function Leaderboard({ stats }: { stats: ModelStatsResponse }) {
                     value={b.max_drawdown_pct}
                     text={pct(b.max_drawdown_pct)}
                   />
-                  <td className="muted" colSpan={9} />
+                  <td className="muted" colSpan={7} />
                   <td className="muted">{stamp(b.last_update)}</td>
                 </tr>
               );

@@ -62,7 +62,10 @@ export function usePolling<T>(
 
   useEffect(() => {
     fetcherRef.current = fetcher;
+    const slower = intervalRef.current;
     intervalRef.current = intervalMs;
+    // Switching to faster polling (e.g. a job just started): don't wait out the old delay.
+    if (intervalMs < slower) kickRef.current();
   });
 
   useEffect(() => {

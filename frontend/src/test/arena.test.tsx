@@ -57,6 +57,9 @@ describe("Arena view: leaderboard", () => {
     expect(within(gpt).getByText("1.23M")).toHaveAttribute("title", "1,234,567");
     expect(gpt.querySelector(".rank")?.textContent).toBe("3");
     const bench = screen.getByTestId("lb-row-benchmark");
+    const width = (tr: Element) =>
+      [...tr.children].reduce((n, td) => n + Number(td.getAttribute("colspan") ?? 1), 0);
+    expect(width(bench)).toBe(width(within(table).getAllByRole("row")[0] as HTMLElement));
     expect(within(bench).getByText("benchmark-equal-weight")).toBeInTheDocument();
     expect(bench.querySelector('[data-col="total_return_pct"]')?.textContent).toBe("+0.52%");
     // Missing metrics are shown as missing, not as zero.

@@ -105,7 +105,10 @@ describe("Jobs view", () => {
     });
     expect(api.callsTo(`GET /api/job/${JOB}`).length).toBe(before + 1);
 
+    const healthBefore = api.callsTo("GET /").length;
     fireEvent.click(within(detail).getByRole("button", { name: "Stop" }));
+    // the server badge (active jobs) refreshes at once
+    await waitFor(() => expect(api.callsTo("GET /").length).toBeGreaterThan(healthBefore));
     await waitFor(() => expect(within(detail).getByTestId("job-status")).toHaveTextContent("stopped"));
     expect(api.callsTo(`POST /api/stop/${JOB}`)).toHaveLength(1);
     expect(within(detail).queryByRole("button", { name: "Stop" })).toBeNull();
