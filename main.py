@@ -1,7 +1,7 @@
 """AStock Arena command line: `python main.py [config] [options]`.
 
 Without `ONLY_SIGNATURE` in the environment this is the orchestrator: it loads and validates the
-config, prints the plan, optionally moves old data aside (`--fresh`) and backs the data root up,
+config, prints the plan, backs the data root up, optionally moves old data aside (`--fresh`),
 spawns one agent process per runnable agent, shows progress and prints a summary table.
 With `ONLY_SIGNATURE=<signature>` it runs that one agent in this process (what the children do).
 
@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="main.py",
         description="Run an AStock Arena: LLM and baseline agents trading China A-shares.",
+        epilog="Environment: ONLY_SIGNATURE=<sig> runs that one agent in this process; "
+        "RUNTIME_DIR moves the runtime_env_<sig>.json progress files (default settings/runtime); "
+        "ARENA_BACKUP_DIR moves the automatic backups (default backups/). API keys come from "
+        "the variables named by each model's api_key_env. Exit codes: 0 all agents completed, "
+        "1 an agent failed, 2 config error, 130/143 interrupted by SIGINT/SIGTERM.",
     )
     p.add_argument(
         "config",
@@ -152,16 +157,15 @@ def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Name
     if not any(p.runs for p in plan):
         print("error: no agent can run (see the plan above)", file=sys.stderr)
         return EXIT_CONFIG
-    data_root = config.data_root()
+    if not args.no_backup:
+        orch.auto_backup(config)
     if args.fresh:
         stamp = orch.fresh_stamp()
         for entry in plan:
             if entry.runs:
-                moved = orch.move_aside(data_root, entry.signature, stamp)
+                moved = orch.move_aside(config.data_root(), entry.signature, stamp)
                 if moved is not None:
                     print(f"--fresh: moved {entry.signature} records to {moved}", flush=True)
-    if not args.no_backup:
-        orch.auto_backup(config)
     run = orch.ArenaRun(
         config=config,
         config_path=config_path,

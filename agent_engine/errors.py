@@ -101,6 +101,17 @@ def status_message(status_code: int, sdk_message: str) -> str:
     return f"HTTP {status_code}: {_SDK_PREFIX.sub('', str(sdk_message))}"
 
 
+def retry_after_from_headers(headers: object) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `retry-after` (seconds) response headers."""
+    get = getattr(headers, "get", None)
+    if get is None:
+        return None
+    millis = parse_retry_after(get("retry-after-ms"))
+    if millis is not None:
+        return millis / 1000.0
+    return parse_retry_after(get("retry-after"))
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a `retry-after` / `retry-after-ms` style header value (None if unusable)."""
     if value is None:

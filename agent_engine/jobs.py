@@ -144,7 +144,6 @@ class JobManager:
         self.grace = grace_seconds
         self.extra_env = dict(extra_env or {})
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._closed = False
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         self.reconcile()
 
@@ -432,8 +431,9 @@ class JobManager:
         return self._update(job_id, finish)
 
     def close(self) -> None:
-        """Forget process handles (runs keep going; watcher threads still record exits)."""
-        self._closed = True
+        """Called at server shutdown. Runs deliberately keep going (their own sessions, output to
+        files); this process's watcher threads still record exit codes while it lives, and a
+        later manager adopts or reconciles them from the registry."""
 
 
 def _int_or(x: Any, default: int | None) -> int | None:

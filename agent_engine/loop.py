@@ -96,6 +96,7 @@ class _Tally:
     latency_ms_total: float = 0.0
     final_text: str = ""
     llm_error: LLMError | None = None
+    max_steps_reached: bool = False
     rejection_reasons: list[str] | None = None
 
     def outcome(self) -> WindowOutcome:
@@ -269,6 +270,7 @@ def _converse(
             messages.append(
                 Message.tool(call.id, call.name, outcome.result, is_error=not outcome.ok)
             )
+    tally.max_steps_reached = True
     log.info("%s %s: max_steps reached", ctx.model.signature, ctx.window_id)
 
 
@@ -366,6 +368,13 @@ def _no_trade_reason(tally: _Tally, secrets: tuple[str, ...]) -> tuple[str, str]
     if tally.rejected_orders:
         reasons = ", ".join(sorted(set(tally.rejection_reasons or [])))
         return "all_rejected", f"all {tally.rejected_orders} orders rejected ({reasons})"
+    notes = []
+    if tally.max_steps_reached:
+        notes.append("stopped at max_steps without a final answer")
+    if tally.invalid_tool_calls:
+        notes.append(f"{tally.invalid_tool_calls} invalid tool call(s)")
+    if notes:
+        return "hold", "no trade: " + "; ".join(notes)
     return "hold", "model chose to hold"
 
 

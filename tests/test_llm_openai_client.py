@@ -131,6 +131,12 @@ def test_long_output_is_returned_whole(server: FakeLLMServer) -> None:
             429,
         ),
         ({"kind": "error", "status": 500}, LLMTransientError, "server_error", 500),
+        (
+            {"kind": "error", "status": 429, "headers": {"retry-after-ms": "1500"}},
+            LLMTransientError,
+            "rate_limit",
+            429,
+        ),
         ({"kind": "error", "status": 503}, LLMTransientError, "server_error", 503),
         ({"kind": "error", "status": 401}, LLMPermanentError, "auth", 401),
         ({"kind": "error", "status": 400}, LLMPermanentError, "bad_request", 400),
@@ -153,7 +159,7 @@ def test_errors_are_classified(
     assert info.value.status_code == status
     assert len(server.requests) == 1  # the SDK's own retries are off
     if status == 429:
-        assert info.value.retry_after == 7.0
+        assert info.value.retry_after == (7.0 if "retry-after" in step["headers"] else 1.5)
 
 
 def test_timeout_is_transient(server: FakeLLMServer) -> None:

@@ -371,7 +371,11 @@ def test_max_steps_caps_model_calls(data_root: Path, server: FakeLLMServer) -> N
     assert outcome.outcome == "no_trade"
     types = [e["type"] for e in read_events(ctx.log_path)]
     assert types == ["window_start", "prompt"] + ["model_call", "tool_result"] * 3 + ["window_end"]
-    assert ctx.ledger.records()[-1]["this_action"]["reason_code"] == "hold"
+    assert ctx.ledger.records()[-1]["this_action"] == {
+        "action": "no_trade",
+        "reason": "no trade: stopped at max_steps without a final answer",
+        "reason_code": "hold",
+    }
 
 
 @pytest.mark.parametrize("step", [{"kind": "garbage"}, {"kind": "empty_choices"}])

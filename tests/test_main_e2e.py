@@ -83,6 +83,10 @@ def test_arena_run_records_exact_positions_logs_and_summary(
     assert "  run   fake-gpt     (openai/fake-gpt)" in out
     assert "  skip  no-key: DEEPSEEK_API_KEY not set" in out
     assert "3 trading day(s) × 3 window(s)" in out
+    progress = [line for line in out.splitlines() if "] progress: " in line]
+    assert progress[-1].endswith(
+        "progress: bh 9/9 completed | fake-gpt 9/9 completed | fake-claude 9/9 completed"
+    )
     rows = summary_rows(out)
     assert rows["no-key"][0] == "skipped"
     gpt_row = rows["fake-gpt"]

@@ -22,7 +22,7 @@ from agent_engine.errors import (
     LLMError,
     LLMTransientError,
     error_from_status,
-    parse_retry_after,
+    retry_after_from_headers,
     status_message,
 )
 from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
@@ -171,11 +171,10 @@ def classify_openai_error(err: Exception) -> LLMError:
     if isinstance(err, openai.APIConnectionError):
         return LLMTransientError(KIND_CONNECTION, f"connection error: {err}")
     if isinstance(err, openai.APIStatusError):
-        headers = getattr(err.response, "headers", {}) or {}
         return error_from_status(
             err.status_code,
             status_message(err.status_code, err.message),
-            retry_after=parse_retry_after(headers.get("retry-after")),
+            retry_after=retry_after_from_headers(getattr(err.response, "headers", None)),
         )
     return LLMBadResponseError(KIND_BAD_RESPONSE, f"{type(err).__name__}: {err}")
 
