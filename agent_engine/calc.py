@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Callable
 
 MAX_EXPRESSION_CHARS = 200
@@ -161,7 +162,9 @@ def evaluate(expression: str) -> Number:
     if len(text) > MAX_EXPRESSION_CHARS:
         raise CalcError(f"expression is longer than {MAX_EXPRESSION_CHARS} characters")
     try:
-        tree = ast.parse(text, mode="eval")
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal" for "1e"
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError) as err:
         raise CalcError(
             f"not a valid arithmetic expression: {err.msg if isinstance(err, SyntaxError) else err}"

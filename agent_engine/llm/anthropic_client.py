@@ -212,15 +212,18 @@ class AnthropicMessagesClient:
         )
 
     def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
-        kwargs: dict[str, Any] = dict(self._known)
+        # As in the OpenAI adapter, the body goes through `extra_body` (merged verbatim) to
+        # skip the SDK's costly typed-parameter transform; `max_tokens` stays a real argument.
+        body: dict[str, Any] = {**self._known, **self._extra}
+        body["system"] = system
+        body["messages"] = to_wire_messages(messages)
         if tools:
-            kwargs["tools"] = to_wire_tools(tools)
-        if self._extra:
-            kwargs["extra_body"] = dict(self._extra)
+            body["tools"] = to_wire_tools(tools)
+        max_tokens = int(body.pop("max_tokens"))
         started = time.perf_counter()
         try:
             message = self._client.messages.create(
-                model=self.model, system=system, messages=to_wire_messages(messages), **kwargs
+                model=self.model, max_tokens=max_tokens, messages=[], extra_body=body
             )
         except Exception as err:  # every SDK failure becomes a classified LLMError
             raise classify_anthropic_error(err) from err
