@@ -35,6 +35,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -758,13 +759,29 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             raise HTTPException(409, str(err)) from None
         return BackupResponse.model_validate(result.to_dict())
 
-    if settings.frontend_dist.is_dir():
-        app.mount("/app", StaticFiles(directory=settings.frontend_dist, html=True), name="app")
+    # Mounted even before the dashboard is built (check_dir=False): a later `npm run build`
+    # is served without restarting the server; until then /app/ answers 404.
+    app.mount(
+        "/app",
+        DashboardFiles(directory=settings.frontend_dist, html=True, check_dir=False),
+        name="app",
+    )
 
     for route in app.routes:  # stable operation ids = route names
         if isinstance(route, APIRoute):
             route.operation_id = route.name
     return app
+
+
+class DashboardFiles(StaticFiles):
+    """frontend/dist as static files; a clear 404 (not a 500) while it is not built yet."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.directory is None or not os.path.isdir(self.directory):  # noqa: ASYNC240 (one stat)
+            hint = "dashboard not built: run `cd frontend && npm ci && npm run build`"
+            await PlainTextResponse(hint, status_code=404)(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _load_settings_config(config_path: str) -> ArenaConfig:
