@@ -232,3 +232,16 @@ def test_server_imports_no_agent_loop_or_llm_sdk() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_dashboard_served_once_built_without_restart(root: Path, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    with TestClient(create_app(ApiSettings(data_root=root, frontend_dist=dist))) as c:
+        missing = c.get("/app/")
+        assert missing.status_code == 404
+        assert "npm run build" in missing.text
+        dist.mkdir()
+        (dist / "index.html").write_text("<!doctype html><title>arena</title>", encoding="utf-8")
+        built = c.get("/app/")
+        assert built.status_code == 200
+        assert "<title>arena</title>" in built.text

@@ -76,3 +76,18 @@ def test_only_the_needed_sdk_is_imported(provider: str, loaded: list[str]) -> No
     before, after = json.loads(out.stdout.strip().splitlines()[-1])
     assert before == []
     assert after == loaded
+
+
+def test_bad_anthropic_max_tokens_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_TEST_KEY", "sk-abcdefgh")
+    with pytest.raises(ConfigError, match="max_tokens must be a positive integer"):
+        make_client(model("anthropic", parameters={"max_tokens": "lots"}), AgentConfig())
+
+
+def test_reserved_parameters_are_dropped() -> None:
+    from agent_engine.llm.openai_client import request_parameters
+
+    assert request_parameters({"model": "x", "stream": True, "temperature": 0.1, "top_k": 3}) == {
+        "temperature": 0.1,
+        "top_k": 3,
+    }

@@ -27,26 +27,20 @@ from agent_engine.errors import (
     status_message,
 )
 from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
+from settings.config import ConfigError
 
 DEFAULT_MAX_TOKENS = 4096
-KNOWN_PARAMETERS = frozenset(
-    {"max_tokens", "stop_sequences", "metadata", "thinking", "tool_choice", "service_tier"}
-)
 RESERVED_PARAMETERS = frozenset({"model", "messages", "tools", "system", "stream", "timeout"})
 
 
-def split_parameters(parameters: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    known: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for key, value in parameters.items():
-        if key in RESERVED_PARAMETERS:
-            continue
-        if key in KNOWN_PARAMETERS:
-            known[key] = value
-        else:
-            extra[key] = value
-    known.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
-    return known, extra
+def request_parameters(parameters: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    """(max_tokens, other body fields) from a model's `parameters`; max_tokens defaults to
+    DEFAULT_MAX_TOKENS (the Messages API requires it). Raises ConfigError for a bad one."""
+    out = {k: v for k, v in parameters.items() if k not in RESERVED_PARAMETERS}
+    raw = out.pop("max_tokens", DEFAULT_MAX_TOKENS)
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
+        raise ConfigError(f"parameters.max_tokens must be a positive integer, got {raw!r}")
+    return raw, out
 
 
 def _input_dict(arguments: str) -> dict[str, Any]:
@@ -202,7 +196,7 @@ class AnthropicMessagesClient:
     ) -> None:
         self.model = model
         self.timeout = timeout
-        self._known, self._extra = split_parameters(parameters or {})
+        self._max_tokens, self._parameters = request_parameters(parameters or {})
         self._client = sdk_client or anthropic.Anthropic(
             api_key=api_key,
             base_url=base_url,
@@ -214,16 +208,15 @@ class AnthropicMessagesClient:
     def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
         # As in the OpenAI adapter, the body goes through `extra_body` (merged verbatim) to
         # skip the SDK's costly typed-parameter transform; `max_tokens` stays a real argument.
-        body: dict[str, Any] = {**self._known, **self._extra}
+        body: dict[str, Any] = dict(self._parameters)
         body["system"] = system
         body["messages"] = to_wire_messages(messages)
         if tools:
             body["tools"] = to_wire_tools(tools)
-        max_tokens = int(body.pop("max_tokens"))
         started = time.perf_counter()
         try:
             message = self._client.messages.create(
-                model=self.model, max_tokens=max_tokens, messages=[], extra_body=body
+                model=self.model, max_tokens=self._max_tokens, messages=[], extra_body=body
             )
         except Exception as err:  # every SDK failure becomes a classified LLMError
             raise classify_anthropic_error(err) from err

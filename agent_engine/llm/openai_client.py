@@ -29,46 +29,20 @@ from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usag
 
 log = logging.getLogger(__name__)
 
-# Parameters the SDK's `create` accepts by name; anything else goes through `extra_body`.
-KNOWN_PARAMETERS = frozenset(
-    {
-        "temperature",
-        "top_p",
-        "max_tokens",
-        "max_completion_tokens",
-        "seed",
-        "stop",
-        "presence_penalty",
-        "frequency_penalty",
-        "logit_bias",
-        "reasoning_effort",
-        "parallel_tool_calls",
-        "tool_choice",
-        "response_format",
-        "service_tier",
-        "user",
-        "verbosity",
-        "metadata",
-        "store",
-        "n",
-    }
-)
 # Keys the loop owns; a config cannot override them.
 RESERVED_PARAMETERS = frozenset({"model", "messages", "tools", "stream", "functions", "timeout"})
 
 
-def split_parameters(parameters: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(known keyword arguments, extra_body) from a model's `parameters`."""
-    known: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
+def request_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's `parameters` as body fields (temperature, max_tokens, max_completion_tokens,
+    top_p, seed, provider-specific keys, ...), without the keys the loop owns."""
+    out: dict[str, Any] = {}
     for key, value in parameters.items():
         if key in RESERVED_PARAMETERS:
             log.warning("ignoring reserved parameter %r in model parameters", key)
-        elif key in KNOWN_PARAMETERS:
-            known[key] = value
         else:
-            extra[key] = value
-    return known, extra
+            out[key] = value
+    return out
 
 
 def to_wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
@@ -196,7 +170,7 @@ class OpenAIChatClient:
     ) -> None:
         self.model = model
         self.timeout = timeout
-        self._known, self._extra = split_parameters(parameters or {})
+        self._parameters = request_parameters(parameters or {})
         self._client = sdk_client or openai.OpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
@@ -206,7 +180,7 @@ class OpenAIChatClient:
         # the empty `messages`): the SDK's typed-parameter transform walks every message and
         # tool schema and costs ~4-5 ms CPU per call, which dominated the arena's per-decision
         # overhead. The bytes on the wire are the same.
-        body: dict[str, Any] = {**self._known, **self._extra}
+        body: dict[str, Any] = dict(self._parameters)
         body["messages"] = to_wire_messages(system, messages)
         if tools:
             body["tools"] = to_wire_tools(tools)
