@@ -149,6 +149,7 @@ def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Name
     shown_path = _display_path(config_path)
     try:
         plan = orch.build_plan(config, args.signatures)
+        orch.check_data_source(config)
         days = orch.plan_trading_days(config)
     except ArenaError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Deterministic rule agents that trade through the same loop, tools, broker and ledger.
 
-Each strategy is an `LLMClient` (provider "baseline", model = strategy name). The loop calls
-`begin_window(ctx)` first; the strategy reads the window's snapshot and its own portfolio
+Each strategy is an `LLMClient` (provider "baseline", model = strategy name). Before the first
+model call the loop calls `begin_window(ctx)`; the strategy reads the snapshot and its portfolio
 there and plans its orders, simulating them on a copy of the portfolio with the real broker so
 it only emits orders that fit the lot rules, cash and position cap. Its first "model call"
 returns one `execute_trade` tool call per order (sells first) with the rationale as text; the
@@ -11,7 +11,9 @@ next call returns a summary of the tool results and no tool calls. No orders →
 Strategies (`parameters` in the model config):
 - `buy_and_hold`: equal weight min(1/N, cap) of the equity across the universe for every
   symbol not held yet (all of them at the first window; later only those that could not be
-  bought, e.g. suspended or at limit-up), then hold forever.
+  bought, e.g. suspended or at limit-up), then hold forever. Quantities are whole lots of 100
+  (STAR: at least 200) worth at most the target; a stock whose minimum lot costs more than
+  its target weight is left out.
 - `momentum` (`top_k`=3): score = return over the snapshot's recent hourly bars; buy the
   top_k symbols with a positive score that are not held (weight min(1/top_k, cap)); sell the
   sellable shares of holdings with a negative score or outside the top 2*top_k.

@@ -7,6 +7,9 @@ forwards SIGINT/SIGTERM to every agent group, waits a grace period, then SIGKILL
 Linux each agent also asks for `PR_SET_PDEATHSIG=SIGTERM` (runner.agent_main), so even a SIGKILLed
 orchestrator leaves no orphan. Progress comes from the agents' runtime env files; the summary
 from their records.
+
+Replay runs also build the shared snapshots here, in a background thread that stays ahead of
+the agents (`SnapshotPrefetcher`), so agent processes only read them and never load pandas/ta.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from agent_engine.runner import (
+    PARENT_PID_ENV,
+    SPAWN_TIME_ENV,
+    TRADING_DAYS_ENV,
+    LazySource,
+    plan_windows,
+)
 from agent_engine.runtime_env import (
     FINAL_STATUSES,
     RUNTIME_ENV_PATH_ENV,
@@ -41,14 +51,11 @@ from settings.config import PROJECT_ROOT, ArenaConfig, ConfigError
 
 MAIN_PY = PROJECT_ROOT / "main.py"
 ONLY_SIGNATURE_ENV = "ONLY_SIGNATURE"
-TRADING_DAYS_ENV = "ARENA_TRADING_DAYS"
-"""Comma-separated ISO trading days computed once by the orchestrator, so agent processes do not
-pay for importing the exchange calendar (pandas) at start-up."""
-PARENT_PID_ENV = "ARENA_PARENT_PID"
-SPAWN_TIME_ENV = "ARENA_SPAWN_TIME"
 STOP_GRACE_SECONDS = 15.0
 POLL_SECONDS = 0.2
 PROGRESS_INTERVAL_SECONDS = 5.0
+PER_AGENT_PROGRESS_MAX = 12
+"""Up to this many agents the progress line lists each; above, it shows totals."""
 
 
 # --- plan -------------------------------------------------------------------------------------
@@ -134,6 +141,13 @@ def fresh_stamp() -> str:
     return datetime.now(SHANGHAI).strftime("%Y%m%dT%H%M%S")
 
 
+def check_data_source(config: ArenaConfig) -> None:
+    """Fail before any agent starts when the configured data cannot exist (ConfigError)."""
+    path = config.data_path()
+    if config.data_config.source == "files" and (path is None or not path.is_dir()):
+        raise ConfigError(f"data_config.path: directory not found: {path}")
+
+
 def plan_trading_days(config: ArenaConfig) -> list[date]:
     """Trading days of the config's date range (exchange calendar; raises ArenaError)."""
     from data_flow.calendar import trading_days
@@ -180,8 +194,6 @@ class SnapshotPrefetcher:
     """
 
     def __init__(self, config: ArenaConfig, trading_days: Sequence[date]) -> None:
-        from agent_engine.runner import plan_windows
-
         self.config = config
         self.windows = plan_windows(trading_days, config.decision_windows)
         self.built = 0
@@ -200,7 +212,6 @@ class SnapshotPrefetcher:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from agent_engine.runner import LazySource
         from data_flow.snapshot_store import ensure_window_snapshot, snapshot_path
 
         started = time.perf_counter()
@@ -358,7 +369,8 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
     if prefetcher is not None:
         prefetcher.join(timeout=5)
         emit(f"snapshots built by the prefetcher: {prefetcher.built} ({prefetcher.seconds:.1f} s)")
-    rows = [summarize_agent(run.config, entry, agents) for entry in run.plan]
+    planned = {w.window_id for w in plan_windows(run.trading_days, run.config.decision_windows)}
+    rows = [summarize_agent(run.config, entry, agents, planned) for entry in run.plan]
     emit(format_summary(rows, time.monotonic() - started))
     for row in rows:
         if row.status == "failed" and row.error:
@@ -375,11 +387,17 @@ def _supervise(
     started: float,
     emit: Callable[[str], None],
 ) -> None:
+    """Wait for the agents, printing progress: a line when an agent's status changes, else at
+    most every `interval` seconds when something moved. Processes are polled every
+    POLL_SECONDS; runtime env files are read at most every `_read_interval` (it grows with the
+    number of agents, so supervising 100 agents stays cheap)."""
     last_line = ""
     last_print = 0.0
+    last_read = -1e9
     last_statuses: dict[str, str] = {}
+    read_every = _read_interval(len(agents))
     while True:
-        alive = 0
+        alive, exited = 0, False
         for a in agents:
             if a.exit_code is None:
                 code = a.proc.poll()
@@ -388,6 +406,7 @@ def _supervise(
                 else:
                     a.exit_code = code
                     a.ended = time.monotonic()
+                    exited = True
                     _settle_runtime_env(a)
         now = time.monotonic()
         if stop.signum is not None and not stop.announced:
@@ -396,14 +415,21 @@ def _supervise(
                 f"received {signal.Signals(stop.signum).name}: stopping {alive} running "
                 f"agent(s) (SIGKILL after {max(0.0, (stop.deadline or now) - now):.0f} s)"
             )
-        states = {a.signature: read_runtime_env(a.runtime_path) or {} for a in agents}
-        statuses = {a.signature: _live_status(a, states[a.signature]) for a in agents}
-        line = _progress_line(agents, states, statuses)
-        status_changed = statuses != last_statuses
-        if line != last_line and (status_changed or now - last_print >= interval or alive == 0):
-            emit(f"[{now - started:6.1f}s] {line}")
-            last_line, last_print = line, now
-        last_statuses = statuses
+        if exited or alive == 0 or now - last_read >= read_every:
+            last_read = now
+            states = {a.signature: read_runtime_env(a.runtime_path) or {} for a in agents}
+            statuses = {a.signature: _live_status(a, states[a.signature]) for a in agents}
+            changed = statuses != last_statuses
+            if len(agents) > PER_AGENT_PROGRESS_MAX and changed:
+                for a in agents:
+                    new = statuses[a.signature]
+                    if new in FINAL_STATUSES and last_statuses.get(a.signature) != new:
+                        emit(f"[{now - started:6.1f}s] agent {a.signature} {new}")
+            line = _progress_line(agents, states, statuses)
+            if line != last_line and (changed or now - last_print >= interval or alive == 0):
+                emit(f"[{now - started:6.1f}s] {line}")
+                last_line, last_print = line, now
+            last_statuses = statuses
         if alive == 0:
             return
         if stop.deadline is not None and now > stop.deadline:
@@ -412,6 +438,10 @@ def _supervise(
                 _signal_group(a, signal.SIGKILL)
             stop.deadline = None
         time.sleep(POLL_SECONDS)
+
+
+def _read_interval(n_agents: int) -> float:
+    return max(POLL_SECONDS, 0.02 * n_agents)
 
 
 def _settle_runtime_env(agent: AgentProcess) -> None:
@@ -446,6 +476,18 @@ def _final_status(exit_code: int, state: dict[str, Any]) -> str:
 def _progress_line(
     agents: Sequence[AgentProcess], states: dict[str, dict[str, Any]], statuses: dict[str, str]
 ) -> str:
+    """Windows done per agent; above PER_AGENT_PROGRESS_MAX agents, totals and counts."""
+    if len(agents) > PER_AGENT_PROGRESS_MAX:
+        done = [int(states[a.signature].get("windows_done") or 0) for a in agents]
+        total = sum(int(states[a.signature].get("windows_total") or 0) for a in agents)
+        counts: dict[str, int] = {}
+        for status in statuses.values():
+            counts[status] = counts.get(status, 0) + 1
+        by_status = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        return (
+            f"progress: {len(agents)} agents, {sum(done)}/{total} windows "
+            f"(per agent {min(done)}..{max(done)}); {by_status}"
+        )
     parts = []
     for a in agents:
         st = states[a.signature]
@@ -485,7 +527,7 @@ class RecordStats:
     windows_complete: int = 0
 
 
-def record_stats(data_root: Path, signature: str) -> RecordStats:
+def record_stats(data_root: Path, signature: str, planned: set[str] | None = None) -> RecordStats:
     """Totals from an agent's records: trades from position.jsonl; rejected orders and LLM errors
     from the decision logs' `window_end` events; tokens from every `model_call` (also of
     interrupted attempts); equity from the last finished window."""
@@ -498,7 +540,7 @@ def record_stats(data_root: Path, signature: str) -> RecordStats:
             stats.trades += 1
         if rec.get("window_id"):
             windows.add(str(rec["window_id"]))
-    stats.windows_complete = len(windows)
+    stats.windows_complete = len(windows if planned is None else windows & planned)
     log_dir = agent_dir / "log"
     files = sorted(log_dir.glob("*/*.jsonl")) if log_dir.is_dir() else []
     for path in files:
@@ -538,7 +580,10 @@ def _summary_events(path: Path) -> list[dict[str, Any]]:
 
 
 def summarize_agent(
-    config: ArenaConfig, entry: PlanEntry, agents: Sequence[AgentProcess]
+    config: ArenaConfig,
+    entry: PlanEntry,
+    agents: Sequence[AgentProcess],
+    planned: set[str] | None = None,
 ) -> AgentSummary:
     if not entry.runs:
         return AgentSummary(entry.signature, "skipped", error=entry.skip_reason)
@@ -550,7 +595,7 @@ def summarize_agent(
         code = agent.exit_code
         status = _final_status(code, state)
     try:
-        stats = record_stats(config.data_root(), entry.signature)
+        stats = record_stats(config.data_root(), entry.signature, planned)
     except (OSError, ValueError) as err:  # unreadable records: still print the summary
         stats = RecordStats()
         state = {**state, "last_error": state.get("last_error") or f"records unreadable: {err}"}

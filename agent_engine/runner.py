@@ -49,9 +49,10 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 LIVE_GRACE = timedelta(minutes=5)
 """Live mode: a window is still run when reached at most this long after its time."""
-TRADING_DAYS_ENV = "ARENA_TRADING_DAYS"
-SPAWN_TIME_ENV = "ARENA_SPAWN_TIME"
-PARENT_PID_ENV = "ARENA_PARENT_PID"
+# Set by the orchestrator for each agent process:
+TRADING_DAYS_ENV = "ARENA_TRADING_DAYS"  # the run's trading days (no calendar/pandas import here)
+SPAWN_TIME_ENV = "ARENA_SPAWN_TIME"  # time.time() at spawn, for the start-up measurement
+PARENT_PID_ENV = "ARENA_PARENT_PID"  # the orchestrator, which this process must not outlive
 HEAVY_MODULES = ("pandas", "ta", "akshare", "exchange_calendars", "openai", "anthropic")
 """Reported in run_end: an agent should load only the SDK it uses, and pandas/ta/akshare only
 when it built a snapshot itself."""
@@ -283,7 +284,6 @@ class AgentRun:
             for w in windows:
                 if w.window_id not in complete:
                     self._maybe_run(w)
-            _close_client(self.client)
             status, code = "completed", EXIT_OK
         except StopRequested as stop:
             status, code, error = "stopped", 128 + stop.signum, str(stop)
@@ -418,6 +418,9 @@ class AgentRun:
         ledger = getattr(self, "ledger", None)
         if ledger is not None:
             ledger.close()
+        client = getattr(self, "client", None)
+        if client is not None:
+            _close_client(client)
         try:
             self.manifest.end(
                 status,

@@ -258,6 +258,11 @@ def render_anthropic(
 # --- the server -------------------------------------------------------------------------------
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # many agents connect at once in e2e runs and benchmarks
+
+
 class FakeLLMServer:
     """A scripted fake provider; see the module docstring."""
 
@@ -284,8 +289,7 @@ class FakeLLMServer:
         self.replies = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
         self._serving = False
 

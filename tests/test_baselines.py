@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agent_engine.baselines import BaselineClient, lot_quantity
 from agent_engine.decision_log import read_events
@@ -193,3 +195,42 @@ def test_baseline_agents_import_no_sdk_and_no_pandas() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+row_strategy = st.builds(
+    lambda prev, move, rsi, suspended, closes: market_row(
+        None if suspended else round(prev * (1 + move), 2),
+        prev,
+        closes=[round(c, 2) for c in closes],
+        rsi=rsi,
+        suspended=suspended,
+    ),
+    prev=st.floats(min_value=1.0, max_value=2000.0),
+    move=st.sampled_from([-0.2, -0.05, 0.0, 0.03, 0.2]),  # incl. limit-down / limit-up
+    rsi=st.none() | st.floats(min_value=0, max_value=100),
+    suspended=st.booleans(),
+    closes=st.lists(st.floats(min_value=1.0, max_value=2000.0), min_size=0, max_size=4),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    strategy=st.sampled_from(["buy_and_hold", "momentum", "mean_reversion", "random"]),
+    rows=st.lists(row_strategy, min_size=3, max_size=3),
+)
+def test_baseline_orders_always_fill(
+    tmp_path_factory: pytest.TempPathFactory, strategy: str, rows: list
+) -> None:
+    root = tmp_path_factory.mktemp("prop")
+    config = (
+        baseline_config(root, strategy, trade_probability=1.0)
+        if strategy == "random"
+        else (baseline_config(root, strategy))
+    )
+    snapshot = make_snapshot(dict(zip(["SH688008", "SH688009", "SH688111"], rows, strict=True)))
+    ctx = make_ctx(config, "b", snapshot)
+    outcome = run_window(ctx, make_client(config.model("b"), config.agent_config))
+    assert outcome.rejected_orders == 0 and outcome.invalid_tool_calls == 0
+    assert outcome.outcome in ("traded", "no_trade")

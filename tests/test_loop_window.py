@@ -556,3 +556,12 @@ def test_fake_trade_rule_buys_then_sells_next_day(data_root: Path) -> None:
         ("SELL", "SH688008", 200),
     ]
     assert len(srv.requests) == 6
+
+
+def test_very_long_output_is_logged_whole(data_root: Path, server: FakeLLMServer) -> None:
+    server.add({"kind": "long_text", "chars": 300_000})
+    ctx = setup(data_root, server)
+    assert run(ctx).outcome == "no_trade"
+    events = read_events(ctx.log_path)
+    assert len(events[2]["text"]) == 300_000
+    assert events[-1]["final_text"] == events[2]["text"]

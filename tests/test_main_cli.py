@@ -46,6 +46,14 @@ def test_bad_flags_exit_2(tmp_path: Path, data_root: Path, args: list[str], expe
     assert expected in proc.stderr
 
 
+def test_missing_data_directory_exits_2(tmp_path: Path, data_root: Path) -> None:
+    data = {"source": "files", "path": str(tmp_path / "no-such-dir")}
+    cfg = arena_config(tmp_path, data_root, [baseline()], data_config=data)
+    proc = run_main([str(cfg)], main_env(tmp_path / "rt"))
+    assert proc.returncode == 2
+    assert f"data_config.path: directory not found: {tmp_path / 'no-such-dir'}" in proc.stderr
+
+
 def test_missing_and_malformed_config_exit_2(tmp_path: Path) -> None:
     env = main_env(tmp_path / "rt")
     proc = run_main([str(tmp_path / "nope.json")], env)
@@ -206,3 +214,63 @@ def test_runtime_env_and_manifest_helpers(tmp_path: Path, monkeypatch: pytest.Mo
 def test_config_json_written_by_helper_is_valid(tmp_path: Path, data_root: Path) -> None:
     cfg = arena_config(tmp_path, data_root, [baseline()])
     assert json.loads(cfg.read_text())["log_config"]["data_root"] == str(data_root)
+
+
+def test_record_stats_reads_totals_and_tolerates_a_torn_line(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from agent_engine.orchestrator import record_stats
+    from data_flow.fsio import dumps_line
+
+    agent = tmp_path / "agent_data" / "a"
+    (agent / "position").mkdir(parents=True)
+    records = [
+        {"id": 0, "window_id": None, "this_action": {"action": "seed"}},
+        {"id": 1, "window_id": "2025-11-03T10:30", "this_action": {"action": "BUY"}},
+        {"id": 2, "window_id": "2025-11-03T10:30", "this_action": {"action": "SELL"}},
+        {"id": 3, "window_id": "2025-11-03T11:30", "this_action": {"action": "no_trade"}},
+    ]
+    (agent / "position" / "position.jsonl").write_text(
+        "".join(dumps_line(r) + "\n" for r in records)
+    )
+    events = [
+        {"type": "window_start", "attempt": 1},
+        {"type": "prompt", "system": "x" * 1000, "user": "window_end model_call"},
+        {"type": "model_call", "usage": {"prompt_tokens": 120, "completion_tokens": 7}},
+        {"type": "window_end", "outcome": "traded", "rejected_orders": 1, "llm_errors": 0,
+         "equity": 1000123.45},
+        {"type": "model_call", "usage": {"prompt_tokens": 30, "completion_tokens": 3}},
+        {"type": "window_end", "outcome": "interrupted", "rejected_orders": 0, "llm_errors": 2,
+         "equity": None},
+    ]  # fmt: skip
+    (agent / "log" / "2025-11-03").mkdir(parents=True)
+    text = "".join(dumps_line(e) + "\n" for e in events) + '{"type":"model_call","usa'
+    (agent / "log" / "2025-11-03" / "10-30-00.jsonl").write_text(text)
+    stats = record_stats(tmp_path, "a")
+    assert (stats.trades, stats.windows_complete) == (2, 2)
+    assert (stats.tokens_in, stats.tokens_out) == (150, 10)
+    assert (stats.rejected_orders, stats.llm_errors) == (1, 2)
+    assert stats.equity == Decimal("1000123.45")
+    assert record_stats(tmp_path, "nobody").trades == 0
+
+
+def test_progress_line_per_agent_then_totals() -> None:
+    from types import SimpleNamespace
+
+    from agent_engine.orchestrator import PER_AGENT_PROGRESS_MAX, _progress_line
+
+    def line(n: int) -> str:
+        agents = [SimpleNamespace(signature=f"a{i}") for i in range(n)]
+        states = {
+            a.signature: {"windows_done": i, "windows_total": 9} for i, a in enumerate(agents)
+        }
+        statuses = {a.signature: "running" for a in agents}
+        statuses["a0"] = "completed"
+        return _progress_line(agents, states, statuses)  # type: ignore[arg-type]
+
+    assert line(2) == "progress: a0 0/9 completed | a1 1/9"
+    n = PER_AGENT_PROGRESS_MAX + 1
+    assert line(n) == (
+        f"progress: {n} agents, {sum(range(n))}/{9 * n} windows (per agent 0..{n - 1}); "
+        f"1 completed, {n - 1} running"
+    )

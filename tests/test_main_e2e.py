@@ -214,6 +214,10 @@ def test_arena_run_records_exact_positions_logs_and_summary(
     # one shared snapshot per window, whatever the number of agents
     snaps = sorted((data_root / "agent_data" / "shared" / "snapshots").glob("*/*.json"))
     assert len(snaps) == 9
+    (line,) = [x for x in out.splitlines() if x.startswith("snapshots built by the prefetcher:")]
+    by_prefetcher = int(line.split(":")[1].split()[0])
+    by_agents = sum(manifest(data_root, s)[1]["snapshots_built"] for s in sdk)
+    assert by_prefetcher + by_agents == 9  # exactly one build per window
 
     # the keys went to the fake provider, and nowhere else
     auth = {b["headers"].get("authorization") for b in server.requests}
