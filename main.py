@@ -148,7 +148,7 @@ def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Name
 
     shown_path = _display_path(config_path)
     try:
-        plan = orch.build_plan(config, args.signatures)
+        plan = orch.skip_running_agents(config, orch.build_plan(config, args.signatures))
         orch.check_data_source(config)
         days = orch.plan_trading_days(config)
     except ArenaError as err:
@@ -184,5 +184,19 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
+def _exit_now(code: int) -> None:
+    """End an agent process without the interpreter's teardown (~0.15 CPU s with an SDK
+    loaded, times every agent): everything it wrote is closed and fsynced by then."""
+    import logging
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    if os.environ.get("ONLY_SIGNATURE", "").strip():
+        _exit_now(exit_code)
+    sys.exit(exit_code)

@@ -32,6 +32,7 @@ from typing import Any, TextIO
 
 from agent_engine.runner import (
     PARENT_PID_ENV,
+    PREFETCH_ENV,
     SPAWN_TIME_ENV,
     TRADING_DAYS_ENV,
     LazySource,
@@ -116,6 +117,30 @@ def format_plan(
         else:
             lines.append(f"  skip  {p.signature}: {p.skip_reason}")
     return "\n".join(lines)
+
+
+def skip_running_agents(config: ArenaConfig, plan: list[PlanEntry]) -> list[PlanEntry]:
+    """Agents another process is running on this data root (their `agent.lock` is held) are
+    skipped, so a second `main.py` never touches a live agent's files."""
+    from filelock import FileLock, Timeout
+
+    out = []
+    for entry in plan:
+        lock_file = config.data_root() / "agent_data" / entry.signature / "agent.lock"
+        if entry.runs and lock_file.exists():
+            lock = FileLock(str(lock_file), timeout=0, thread_local=False)
+            try:
+                lock.acquire()
+                lock.release()
+            except Timeout:
+                entry = PlanEntry(
+                    entry.signature, entry.provider, entry.basemodel,
+                    "already running on this data root (another main.py)",
+                )  # fmt: skip
+            except OSError:
+                pass
+        out.append(entry)
+    return out
 
 
 def move_aside(data_root: Path, signature: str, stamp: str) -> Path | None:
@@ -282,6 +307,10 @@ def _spawn_agent(run: ArenaRun, signature: str) -> AgentProcess:
     env[PARENT_PID_ENV] = str(os.getpid())
     env.setdefault("PYTHONUNBUFFERED", "1")
     env[SPAWN_TIME_ENV] = repr(time.time())
+    if run.prefetch and config.mode == "replay":
+        env[PREFETCH_ENV] = "1"
+    else:
+        env.pop(PREFETCH_ENV, None)
     log_path = data_root / "agent_data" / signature / "agent.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(MAIN_PY), str(run.config_path), *run.child_args]

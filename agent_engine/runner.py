@@ -53,6 +53,8 @@ LIVE_GRACE = timedelta(minutes=5)
 TRADING_DAYS_ENV = "ARENA_TRADING_DAYS"  # the run's trading days (no calendar/pandas import here)
 SPAWN_TIME_ENV = "ARENA_SPAWN_TIME"  # time.time() at spawn, for the start-up measurement
 PARENT_PID_ENV = "ARENA_PARENT_PID"  # the orchestrator, which this process must not outlive
+PREFETCH_ENV = "ARENA_PREFETCH"  # "1": the orchestrator builds the replay snapshots
+PREFETCH_WAIT_SECONDS = 0.5
 HEAVY_MODULES = ("pandas", "ta", "akshare", "exchange_calendars", "openai", "anthropic")
 """Reported in run_end: an agent should load only the SDK it uses, and pandas/ta/akshare only
 when it built a snapshot itself."""
@@ -308,6 +310,9 @@ class AgentRun:
         self._run_window = run_window
         self._ensure_snapshot = ensure_window_snapshot
         self._source = LazySource(self.config)
+        self._prefetched = (
+            self.config.mode == "replay" and os.environ.get(PREFETCH_ENV, "").strip() == "1"
+        )
         cfg = self.config
         self.ledger = Ledger(
             position_path(self.data_root, self.signature),
@@ -340,6 +345,7 @@ class AgentRun:
         portfolio = self.ledger.portfolio
         portfolio.roll_to(w.day)
         t0 = time.perf_counter()
+        self._await_prefetch(w)
         try:
             snap = self._ensure_snapshot(self.config, w.moment, self._source)
         except (DataUnavailableError, SnapshotError) as err:
@@ -371,6 +377,21 @@ class AgentRun:
         )
         self._run_window(ctx, self.client, sleep=self.sleep)
         st.decision_seconds += time.perf_counter() - t1
+
+    def _await_prefetch(self, w: Window) -> None:
+        """When the orchestrator prefetches snapshots (`ARENA_PREFETCH=1`, replay), give it a
+        moment to create this window's file before building it here: an agent that builds
+        loads pandas/ta for the rest of its life. The prefetcher normally holds the window's
+        lock already (then the store waits on it); this covers the instant between two of its
+        windows, when it may be preempted on a busy machine."""
+        if not self._prefetched:
+            return
+        from data_flow.snapshot_store import snapshot_path
+
+        path = snapshot_path(self.data_root, w.moment, list(self.config.symbols))
+        deadline = time.monotonic() + PREFETCH_WAIT_SECONDS
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def _log_data_unavailable(self, w: Window, log_path: Path, reason: str, portfolio: Any) -> None:
         """The decision log of a window without a snapshot: window_start + window_end."""

@@ -12,12 +12,16 @@ with a message when they are absent) over the last `--days` trading days of the 
 - `--client baseline`: the baseline strategies (in-process "LLMs" that call the same tools),
   i.e. the arena without any SDK or HTTP.
 
-Prints: wall time, decisions per second, arena overhead per decision (agent time per window
-minus the model's latency), snapshot builds per window (must be exactly 1), agent start-up time
-(spawn → ready to run its first window) and peak RSS per agent (psutil, sampled every 50 ms,
-cross-checked with the agent's own ru_maxrss), then PASS/FAIL against the targets: N=10 × 60
-days × 3 windows ≤ 30 s wall, start-up ≤ 1.5 s, RSS ≤ 120 MB. A solo start-up probe (one agent
-alone, no contention) is measured too. `--json FILE` writes all numbers.
+Prints: wall time of the whole `main.py` run (plan, start-up, all windows, summary), decisions
+per second, arena overhead per decision — both as wall time (an agent's time per window minus
+the model's latency: includes waiting for a CPU and for the window's snapshot) and as CPU time
+(all arena processes per decision; and per agent, per decision, after start-up) — snapshot
+builds per window (must be exactly 1), agent start-up time (spawn → ready to run its first
+window; solo, and with all N starting at once) and peak RSS per agent (psutil, sampled every
+50 ms; ru_maxrss in the JSON), CPU seconds per component, then PASS/FAIL against the targets:
+N=10 × 60 days × 3 windows ≤ 30 s wall, start-up (solo) ≤ 1.5 s, RSS ≤ 120 MB.
+`--json FILE` writes all numbers (bench/results/ is git-ignored). The machine is shared: the
+load average at the end is printed with the numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -128,6 +133,7 @@ class RssSampler:
         self.root = psutil.Process(root_pid)
         self.interval = interval
         self.peak_mb: dict[str, float] = {}
+        self.root_cpu_s = 0.0  # the orchestrator's own CPU (not its children's), last sample
         self._names: dict[int, str | None] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -151,6 +157,8 @@ class RssSampler:
         while not self._stop.is_set():
             try:
                 children = self.root.children(recursive=True)
+                times = self.root.cpu_times()
+                self.root_cpu_s = times.user + times.system
             except psutil.Error:
                 return
             for child in children:
@@ -335,8 +343,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "statuses": {s: a["status"] for s, a in agents.items()},
             "cpu_s_total_arena": round(arena_cpu, 2),
             "cpu_s_agents": round(sum(a["cpu_s"] for a in agents.values()), 2),
-            "cpu_s_orchestrator_incl_prefetch": round(
-                arena_cpu - sum(a["cpu_s"] for a in agents.values()), 2
+            "cpu_s_orchestrator_incl_prefetch": round(sampler.root_cpu_s, 2),
+            "cpu_s_agent_exit_and_unaccounted": round(
+                arena_cpu - sampler.root_cpu_s - sum(a["cpu_s"] for a in agents.values()), 2
             ),
             "cpu_s_fake_server": None if server_cpu is None else round(server_cpu, 2),
             "arena_cpu_ms_per_decision": round(arena_cpu / max(decisions, 1) * 1000, 2),
@@ -349,6 +358,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if server is not None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=10)
+        if args.workdir is None and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)  # our own temp dir
+        else:
+            print(f"records kept in {workdir}")
     return result
 
 
@@ -380,7 +393,8 @@ def report(r: dict[str, Any]) -> bool:
     server = r["cpu_s_fake_server"]
     print(
         f"CPU seconds                    agents {r['cpu_s_agents']}, orchestrator+prefetch "
-        f"{r['cpu_s_orchestrator_incl_prefetch']}, fake server "
+        f"{r['cpu_s_orchestrator_incl_prefetch']}, agents' exit etc. "
+        f"{r['cpu_s_agent_exit_and_unaccounted']}, fake server "
         f"{'-' if server is None else server} ({r['cpu_cores']} cores; load average "
         f"{r['load_avg_1m_after']} at the end)"
     )
@@ -417,7 +431,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--agents", type=int, default=10)
     p.add_argument("--days", type=int, default=60)
     p.add_argument("--client", choices=("http", "baseline"), default="http")
-    p.add_argument("--workdir", type=Path, default=None, help="default: a new temp dir")
+    p.add_argument(
+        "--workdir", type=Path, default=None, help="default: a new temp dir, removed at the end"
+    )
+    p.add_argument("--keep", action="store_true", help="keep the temp dir with all records")
     p.add_argument("--timeout", type=float, default=600.0)
     p.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     p.add_argument("--verbose", action="store_true", help="print main.py's output")

@@ -317,3 +317,19 @@ def test_signatures_flag_selects_agents(tmp_path: Path, data_root: Path) -> None
     assert summary_rows(proc.stdout)["bh"][0] == "skipped"
     assert not (data_root / "agent_data" / "bh").exists()
     assert_windows_exactly_once(positions(data_root, "mom"), WINDOWS[:3])
+
+
+def test_agents_running_elsewhere_are_skipped(tmp_path: Path, data_root: Path) -> None:
+    from filelock import FileLock
+
+    cfg = arena_config(
+        tmp_path, data_root, [baseline("bh"), baseline("mom", "momentum")], end="2025-11-03"
+    )
+    (data_root / "agent_data" / "bh").mkdir(parents=True)
+    with FileLock(str(data_root / "agent_data" / "bh" / "agent.lock"), thread_local=False):
+        proc = run_main([str(cfg), "--no-backup"], main_env(tmp_path / "rt"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "  skip  bh: already running on this data root (another main.py)" in proc.stdout
+    assert summary_rows(proc.stdout)["mom"][:2] == ["completed", "3/3"]
+    assert not (tmp_path / "rt" / "runtime_env_bh.json").exists()
+    assert not (data_root / "agent_data" / "bh" / "position").exists()
