@@ -13,6 +13,7 @@ Every error carries a short `kind` (written to the decision log as `error.kind`)
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from settings.config import ArenaError
 
@@ -91,6 +92,24 @@ def error_from_status(
     if status_code in (400, 404, 413, 422):
         return LLMPermanentError(KIND_BAD_REQUEST, message, status_code=status_code)
     return LLMPermanentError(KIND_HTTP_ERROR, message, status_code=status_code)
+
+
+def classify_sdk_error(err: Exception, sdk: Any) -> LLMError:
+    """Map an exception of the `openai` or `anthropic` SDK (`sdk`, the module) to our classes.
+
+    Both SDKs name their exceptions alike (APITimeoutError < APIConnectionError, APIStatusError).
+    """
+    if isinstance(err, sdk.APITimeoutError):
+        return LLMTransientError(KIND_TIMEOUT, f"request timed out: {err}")
+    if isinstance(err, sdk.APIConnectionError):
+        return LLMTransientError(KIND_CONNECTION, f"connection error: {err}")
+    if isinstance(err, sdk.APIStatusError):
+        return error_from_status(
+            err.status_code,
+            status_message(err.status_code, err.message),
+            retry_after=retry_after_from_headers(getattr(err.response, "headers", None)),
+        )
+    return LLMBadResponseError(KIND_BAD_RESPONSE, f"{type(err).__name__}: {err}")
 
 
 _SDK_PREFIX = re.compile(r"^Error code: \d{3} - ")

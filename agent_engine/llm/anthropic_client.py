@@ -17,14 +17,9 @@ import anthropic
 
 from agent_engine.errors import (
     KIND_BAD_RESPONSE,
-    KIND_CONNECTION,
-    KIND_TIMEOUT,
     LLMBadResponseError,
     LLMError,
-    LLMTransientError,
-    error_from_status,
-    retry_after_from_headers,
-    status_message,
+    classify_sdk_error,
 )
 from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
 from settings.config import ConfigError
@@ -165,20 +160,6 @@ def parse_message(message: Any, fallback_model: str, latency_ms: float) -> LLMRe
     )
 
 
-def classify_anthropic_error(err: Exception) -> LLMError:
-    if isinstance(err, anthropic.APITimeoutError):
-        return LLMTransientError(KIND_TIMEOUT, f"request timed out: {err}")
-    if isinstance(err, anthropic.APIConnectionError):
-        return LLMTransientError(KIND_CONNECTION, f"connection error: {err}")
-    if isinstance(err, anthropic.APIStatusError):
-        return error_from_status(
-            err.status_code,
-            status_message(err.status_code, err.message),
-            retry_after=retry_after_from_headers(getattr(err.response, "headers", None)),
-        )
-    return LLMBadResponseError(KIND_BAD_RESPONSE, f"{type(err).__name__}: {err}")
-
-
 class AnthropicMessagesClient:
     """LLMClient over `client.messages.create` with tools."""
 
@@ -219,7 +200,7 @@ class AnthropicMessagesClient:
                 model=self.model, max_tokens=self._max_tokens, messages=[], extra_body=body
             )
         except Exception as err:  # every SDK failure becomes a classified LLMError
-            raise classify_anthropic_error(err) from err
+            raise classify_sdk_error(err, anthropic) from err
         latency_ms = (time.perf_counter() - started) * 1000.0
         try:
             return parse_message(message, self.model, latency_ms)

@@ -16,14 +16,9 @@ import openai
 
 from agent_engine.errors import (
     KIND_BAD_RESPONSE,
-    KIND_CONNECTION,
-    KIND_TIMEOUT,
     LLMBadResponseError,
     LLMError,
-    LLMTransientError,
-    error_from_status,
-    retry_after_from_headers,
-    status_message,
+    classify_sdk_error,
 )
 from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
 
@@ -138,21 +133,6 @@ def parse_completion(completion: Any, fallback_model: str, latency_ms: float) ->
     )
 
 
-def classify_openai_error(err: Exception) -> LLMError:
-    """Map an exception raised by the openai SDK to our error classes."""
-    if isinstance(err, openai.APITimeoutError):
-        return LLMTransientError(KIND_TIMEOUT, f"request timed out: {err}")
-    if isinstance(err, openai.APIConnectionError):
-        return LLMTransientError(KIND_CONNECTION, f"connection error: {err}")
-    if isinstance(err, openai.APIStatusError):
-        return error_from_status(
-            err.status_code,
-            status_message(err.status_code, err.message),
-            retry_after=retry_after_from_headers(getattr(err.response, "headers", None)),
-        )
-    return LLMBadResponseError(KIND_BAD_RESPONSE, f"{type(err).__name__}: {err}")
-
-
 class OpenAIChatClient:
     """LLMClient over `client.chat.completions.create` with function tools."""
 
@@ -190,7 +170,7 @@ class OpenAIChatClient:
                 model=self.model, messages=[], extra_body=body
             )
         except Exception as err:  # every SDK failure becomes a classified LLMError
-            raise classify_openai_error(err) from err
+            raise classify_sdk_error(err, openai) from err
         latency_ms = (time.perf_counter() - started) * 1000.0
         try:
             return parse_completion(completion, self.model, latency_ms)
