@@ -476,17 +476,7 @@ class Broker:
                 f"{value / equity * 100:.2f}% of equity {money_text(equity)}; the limit is "
                 f"{_pct(cap)}% per stock. {_most_text(most, 'buy')}",
             )
-        fill = Fill(
-            symbol=symbol,
-            side=OrderSide.BUY,
-            quantity=quantity,
-            price=price,
-            notional=notional,
-            commission=fees.commission,
-            stamp_duty=fees.stamp_duty,
-            transfer_fee=fees.transfer_fee,
-            trade_date=trade_date,
-        )
+        fill = _fill(symbol, OrderSide.BUY, quantity, price, notional, fees, trade_date)
         return OrderResult.filled(
             fill,
             f"Bought {quantity} {symbol} at {price}: notional {money_text(notional)}, fees "
@@ -536,17 +526,7 @@ class Broker:
         price = self.fill_price(quote, OrderSide.SELL)
         notional = q2(price * quantity)
         fees = self.fees(OrderSide.SELL, notional)
-        fill = Fill(
-            symbol=symbol,
-            side=OrderSide.SELL,
-            quantity=quantity,
-            price=price,
-            notional=notional,
-            commission=fees.commission,
-            stamp_duty=fees.stamp_duty,
-            transfer_fee=fees.transfer_fee,
-            trade_date=trade_date,
-        )
+        fill = _fill(symbol, OrderSide.SELL, quantity, price, notional, fees, trade_date)
         left = holding.shares - quantity
         return OrderResult.filled(
             fill,
@@ -554,6 +534,28 @@ class Broker:
             f"{money_text(fees.total)} (incl. stamp duty {money_text(fees.stamp_duty)}); cash "
             f"now {money_text(portfolio.cash + fill.cash_delta)}; {left} shares left.",
         )
+
+
+def _fill(
+    symbol: str,
+    side: OrderSide,
+    quantity: int,
+    price: Decimal,
+    notional: Decimal,
+    fees: Fees,
+    trade_date: date,
+) -> Fill:
+    return Fill(
+        symbol=symbol,
+        side=side,
+        quantity=quantity,
+        price=price,
+        notional=notional,
+        commission=fees.commission,
+        stamp_duty=fees.stamp_duty,
+        transfer_fee=fees.transfer_fee,
+        trade_date=trade_date,
+    )
 
 
 def _reject(reason: RejectReason, message: str) -> OrderResult:
