@@ -228,25 +228,35 @@ class AkshareSource:
             bars.sort(key=lambda b: b["time"])
         return out
 
-    def hourly_bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
-        from data_flow.calendar import trading_days
-
-        parse_symbol(symbol)
-        days = trading_days(start.astimezone(SHANGHAI).date(), end.astimezone(SHANGHAI).date())
+    def _days_through_cache(
+        self,
+        kind: str,
+        symbol: str,
+        days: list[date],
+        fetch: Callable[[str, date, date], dict[date, list[dict]]],
+    ) -> dict[date, list[dict[str, Any]]]:
+        """Rows per day from the cache; the missing days are fetched in one call and cached."""
         by_day: dict[date, list[dict[str, Any]]] = {}
         need: list[date] = []
         for day in days:
-            cached = self._read_day("hourly", symbol, day)
+            cached = self._read_day(kind, symbol, day)
             if cached is None:
                 need.append(day)
             else:
                 by_day[day] = cached
         if need:
-            fetched = self._fetch_hourly(symbol, need[0], need[-1])
+            fetched = fetch(symbol, need[0], need[-1])
             for day in need:
-                bars = fetched.get(day, [])
-                by_day[day] = bars
-                self._store_day("hourly", symbol, day, bars)
+                by_day[day] = fetched.get(day, [])
+                self._store_day(kind, symbol, day, by_day[day])
+        return by_day
+
+    def hourly_bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
+        from data_flow.calendar import trading_days
+
+        parse_symbol(symbol)
+        days = trading_days(start.astimezone(SHANGHAI).date(), end.astimezone(SHANGHAI).date())
+        by_day = self._days_through_cache("hourly", symbol, days, self._fetch_hourly)
         out: list[Bar] = []
         for day in days:
             for b in by_day.get(day, []):
@@ -304,19 +314,7 @@ class AkshareSource:
 
         parse_symbol(symbol)
         days = trading_days(start, end)
-        by_day: dict[date, list[dict[str, Any]]] = {}
-        need: list[date] = []
-        for day in days:
-            cached = self._read_day("daily", symbol, day)
-            if cached is None:
-                need.append(day)
-            else:
-                by_day[day] = cached
-        if need:
-            fetched = self._fetch_daily(symbol, need[0], need[-1])
-            for day in need:
-                by_day[day] = fetched.get(day, [])
-                self._store_day("daily", symbol, day, by_day[day])
+        by_day = self._days_through_cache("daily", symbol, days, self._fetch_daily)
         return [
             DailyBar(
                 day=date.fromisoformat(b["day"]),
