@@ -23,6 +23,15 @@ FILL_ACTIONS = ("BUY", "SELL")
 INVALID_TOOL_KINDS = frozenset(
     {"unknown_tool", "invalid_json", "invalid_arguments", "unknown_symbol"}
 )
+# per-window counters of a decision log's `window_end` event, summed per agent
+COUNTER_KEYS = (
+    "model_calls",
+    "tokens_in",
+    "tokens_out",
+    "llm_errors",
+    "invalid_tool_calls",
+    "rejected_orders",
+)
 
 
 def as_float(x: Any, default: float = 0.0) -> float:
@@ -81,14 +90,7 @@ class LogStats:
             elif kind_err == "rejected_order":
                 cur["rejected_orders"] = cur.get("rejected_orders", 0) + 1
         elif kind == "window_end":
-            for key in (
-                "model_calls",
-                "tokens_in",
-                "tokens_out",
-                "llm_errors",
-                "invalid_tool_calls",
-                "rejected_orders",
-            ):
+            for key in COUNTER_KEYS:
                 if key in ev:
                     cur[key] = as_int(ev[key])
             self._close_attempt()
@@ -96,27 +98,13 @@ class LogStats:
 
     def _close_attempt(self) -> None:
         cur = self._attempt
-        self.model_calls += cur.get("model_calls", 0)
-        self.tokens_in += cur.get("tokens_in", 0)
-        self.tokens_out += cur.get("tokens_out", 0)
-        self.llm_errors += cur.get("llm_errors", 0)
-        self.invalid_tool_calls += cur.get("invalid_tool_calls", 0)
-        self.rejected_orders += cur.get("rejected_orders", 0)
+        for key in COUNTER_KEYS:
+            setattr(self, key, getattr(self, key) + cur.get(key, 0))
         cur.clear()
 
     def totals(self) -> dict[str, int]:
         cur = self._attempt
-        return {
-            k: getattr(self, k) + cur.get(k, 0)
-            for k in (
-                "model_calls",
-                "tokens_in",
-                "tokens_out",
-                "llm_errors",
-                "invalid_tool_calls",
-                "rejected_orders",
-            )
-        }
+        return {k: getattr(self, k) + cur.get(k, 0) for k in COUNTER_KEYS}
 
 
 @dataclass
