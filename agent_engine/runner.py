@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -564,7 +565,28 @@ def _die_with_parent() -> bool:
             ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
         except (OSError, AttributeError):
             log.debug("prctl(PR_SET_PDEATHSIG) unavailable", exc_info=True)
-    return os.getppid() == int(parent)
+    if os.getppid() != int(parent):
+        return False
+    _watch_parent(int(parent))
+    return True
+
+
+ORPHAN_GRACE_SECONDS = 5.0
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Backstop to PR_SET_PDEATHSIG (and the only guard where it does not exist): once the
+    orchestrator is gone, give the SIGTERM clean-up `ORPHAN_GRACE_SECONDS`, then exit hard.
+    A thread, so it works even while the main thread is stuck in a blocking call. Records stay
+    valid: every write is an fsynced append or an atomic replace."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        time.sleep(ORPHAN_GRACE_SECONDS)
+        os._exit(128 + signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-guard", daemon=True).start()
 
 
 def parse_trading_days(text: str | None) -> list[date] | None:
