@@ -281,6 +281,11 @@ class NewsResponse(BaseModel):
     count: int
 
 
+class SymbolsResponse(BaseModel):
+    data: list[str]
+    count: int
+
+
 class ModelInfoView(BaseModel):
     signature: str
     provider: str
@@ -683,6 +688,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         if symbol is not None and symbol not in st.store.known_symbols():
             raise _not_found(f"unknown symbol {symbol!r}")
         return st.store.news(limit, symbol)
+
+    @app.get("/api/live/symbols", name="symbols", response_model=SymbolsResponse, tags=["live"])
+    def symbols(st: StateDep) -> SymbolsResponse:
+        """Every symbol that appears in the data root's snapshots, sorted."""
+        known = sorted(st.store.known_symbols())
+        return SymbolsResponse(data=known, count=len(known))
 
     # --- configuration ---
     @app.get(

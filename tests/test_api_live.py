@@ -200,6 +200,7 @@ def test_stock_detail_and_news(client: TestClient) -> None:
     assert [n["id"] for n in news["data"]] == ["n2", "n1"] and news["count"] == 2
     assert client.get("/api/live/news", params={"symbol": S1}).json()["count"] == 1
     assert client.get("/api/live/news", params={"limit": 1}).json()["count"] == 1
+    assert client.get("/api/live/symbols").json() == {"data": [S1, S2], "count": 2}
 
 
 @pytest.mark.parametrize(
@@ -244,6 +245,7 @@ def test_empty_data_root(root: Path) -> None:
         assert body["series"] == [] and body["benchmark"]["points"] == []
         assert c.get("/api/live/recent-decisions").json() == {"data": [], "count": 0}
         assert c.get("/api/live/news").json() == {"data": [], "count": 0}
+        assert c.get("/api/live/symbols").json() == {"data": [], "count": 0}
 
 
 def test_damaged_records_never_cause_5xx(root: Path) -> None:

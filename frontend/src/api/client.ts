@@ -14,6 +14,7 @@ import type {
   RunTradingResponse,
   ServerStatus,
   StockDetail,
+  SymbolList,
   Valuation,
 } from "./types";
 
@@ -150,6 +151,7 @@ export const api = {
     get<StockDetail>("/api/live/stock-detail", { symbol }, signal),
   news: (limit: number, symbol?: string, signal?: AbortSignal) =>
     get<NewsList>("/api/live/news", { limit, symbol }, signal),
+  symbols: (signal?: AbortSignal) => get<SymbolList>("/api/live/symbols", undefined, signal),
   models: (configPath: string | undefined, signal?: AbortSignal) =>
     get<ModelList>("/api/models", { config_path: configPath }, signal),
   configs: (signal?: AbortSignal) => get<ConfigList>("/api/configs", undefined, signal),

@@ -204,6 +204,11 @@ export interface NewsList {
   count: number;
 }
 
+export interface SymbolList {
+  data: string[];
+  count: number;
+}
+
 export interface MacdValues {
   macd: number | null;
   signal: number | null;

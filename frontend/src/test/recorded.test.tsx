@@ -22,6 +22,7 @@ const ROUTES = {
   "GET /api/live/current-positions": positions,
   "GET /api/live/recent-decisions": decisions,
   "GET /api/live/stock-detail": stock,
+  "GET /api/live/symbols": { data: ["SH688008", "SH688981"], count: 2 },
   "GET /api/live/news": { data: [], count: 0 },
   "GET /api/configs": configs,
   "GET /api/models": models,

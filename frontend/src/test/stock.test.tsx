@@ -8,6 +8,7 @@ import { mockApi } from "./mockApi";
 
 const ROUTES = {
   "GET /": status,
+  "GET /api/live/symbols": { data: ["SH688008", "SH688981"], count: 2 },
   "GET /api/live/news": news,
   "GET /api/live/stock-detail": stock,
 };
@@ -35,7 +36,7 @@ describe("Stock view", () => {
     );
   });
 
-  it("offers the symbols seen in the news and validates input", async () => {
+  it("offers the symbols of the snapshots and validates input", async () => {
     mockApi(ROUTES);
     window.location.hash = "#/stock";
     render(<App />);

@@ -161,25 +161,9 @@ function StockPanels({ d }: { d: StockDetail }) {
 
 export function StockView({ symbol }: { symbol: string | null }) {
   const [draft, setDraft] = useState(symbol ?? "");
-  // There is no symbol list endpoint: offer the symbols seen in the news and in agents' trades.
-  const news = usePolling(
-    "news-symbols",
-    (signal) => api.news(200, undefined, signal),
-    STATIC_INTERVAL_MS,
-  );
-  const traded = usePolling(
-    "traded-symbols",
-    (signal) => api.recentDecisions(undefined, 200, signal),
-    STATIC_INTERVAL_MS,
-  );
-  const known = [
-    ...new Set(
-      [
-        ...(news.data?.data ?? []).map((n) => n.symbol),
-        ...(traded.data?.data ?? []).flatMap((d) => d.trades.map((t) => t.symbol)),
-      ].filter((s): s is string => !!s),
-    ),
-  ].sort();
+  // Every symbol that appears in the data root's snapshots.
+  const symbols = usePolling("symbols", (signal) => api.symbols(signal), STATIC_INTERVAL_MS);
+  const known = symbols.data?.data ?? [];
   const chosen = symbol ?? known[0] ?? null;
   const detail = usePolling(
     chosen ? `stock-${chosen}` : null,
