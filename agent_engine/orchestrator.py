@@ -427,6 +427,7 @@ def _supervise(
     read_every = _read_interval(len(agents))
     while True:
         alive, exited = 0, False
+        were_running = sum(a.exit_code is None for a in agents)
         for a in agents:
             if a.exit_code is None:
                 code = a.proc.poll()
@@ -441,7 +442,7 @@ def _supervise(
         if stop.signum is not None and not stop.announced:
             stop.announced = True
             emit(
-                f"received {signal.Signals(stop.signum).name}: stopping {alive} running "
+                f"received {signal.Signals(stop.signum).name}: stopping {were_running} running "
                 f"agent(s) (SIGKILL after {max(0.0, (stop.deadline or now) - now):.0f} s)"
             )
         if exited or alive == 0 or now - last_read >= read_every:
