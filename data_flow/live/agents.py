@@ -253,17 +253,7 @@ class AgentView:
         return win.snapshot
 
     def log_totals(self) -> dict[str, Any]:
-        tot = dict.fromkeys(
-            (
-                "model_calls",
-                "tokens_in",
-                "tokens_out",
-                "llm_errors",
-                "invalid_tool_calls",
-                "rejected_orders",
-            ),
-            0,
-        )
+        tot = dict.fromkeys(COUNTER_KEYS, 0)
         lat_sum = 0.0
         lat_n = 0
         provider = model = None
