@@ -313,6 +313,7 @@ def _record_call(dlog: DecisionLog, tally: _Tally, step: int, response: LLMRespo
         model=response.model,
         response_id=response.response_id,
         text=response.text,
+        reasoning=response.reasoning,
         tool_calls=_tool_calls_record(response.tool_calls),
         finish_reason=response.finish_reason,
         usage={
@@ -351,6 +352,7 @@ def _record_failure(
         model=getattr(client, "model", ctx.model.basemodel),
         response_id=None,
         text="",
+        reasoning="",
         tool_calls=[],
         finish_reason=None,
         usage={"prompt_tokens": 0, "completion_tokens": 0},

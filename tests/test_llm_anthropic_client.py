@@ -167,6 +167,7 @@ def test_thinking_blocks_are_sent_back_with_the_turn(server: FakeLLMServer) -> N
     assert first.provider_blocks == (
         {"type": "thinking", "thinking": "let me think", "signature": "fake-sig"},
     )
+    assert first.reasoning == "let me think"
     server.add({"kind": "text", "text": "done"})
     history = [
         Message.user("u"),

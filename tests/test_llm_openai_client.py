@@ -114,6 +114,27 @@ def test_malformed_tool_calls_are_kept_raw(server: FakeLLMServer) -> None:
     ]
 
 
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_separate_reasoning_is_kept(server: FakeLLMServer, field: str) -> None:
+    # DeepSeek/Qwen send `reasoning_content`, OpenRouter `reasoning`, beside the answer.
+    message = {"role": "assistant", "content": "hold", field: "RSI is 71, too hot"}
+    server.add(
+        {
+            "kind": "raw",
+            "body": {
+                "id": "chatcmpl-r1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "deepseek-reasoner",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+            },
+        }
+    )
+    response = client_for(server).complete("s", [Message.user("u")], TOOL_SPECS)
+    assert (response.text, response.reasoning) == ("hold", "RSI is 71, too hot")
+
+
 def test_long_output_is_returned_whole(server: FakeLLMServer) -> None:
     server.add({"kind": "long_text", "chars": 200_000})
     response = client_for(server).complete("s", [Message.user("u")], [])

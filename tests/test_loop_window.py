@@ -176,6 +176,7 @@ def test_buy_fill_exact_ledger_record_and_log_events(
         "model": "fake-model",
         "response_id": "chatcmpl-fake-1",
         "text": "Buying.",
+        "reasoning": "",
         "tool_calls": [
             {
                 "id": "call_1",

@@ -157,6 +157,7 @@ def parse_message(message: Any, fallback_model: str, latency_ms: float) -> LLMRe
         latency_ms=latency_ms,
         retries=0,
         provider_blocks=tuple(kept),
+        reasoning="\n\n".join(b["thinking"] for b in kept if b["type"] == "thinking"),
     )
 
 

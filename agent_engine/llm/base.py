@@ -34,8 +34,11 @@ class LLMResponse:
     latency_ms: float
     retries: int
     # Provider blocks that must be sent back verbatim with this turn (Anthropic extended
-    # thinking: `thinking` / `redacted_thinking` blocks before tool_use). Not logged.
+    # thinking: `thinking` / `redacted_thinking` blocks before tool_use).
     provider_blocks: tuple[dict[str, Any], ...] = ()
+    # The model's visible reasoning when the provider returns it separately from the answer
+    # (DeepSeek/Qwen `reasoning_content`, OpenRouter `reasoning`, Anthropic thinking blocks).
+    reasoning: str = ""
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ def parse_completion(completion: Any, fallback_model: str, latency_ms: float) ->
             str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content
         )
     text = content if isinstance(content, str) else ("" if content is None else str(content))
+    reasoning = getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)
     calls: list[ToolCall] = []
     for i, tc in enumerate(getattr(message, "tool_calls", None) or []):
         function = getattr(tc, "function", None)
@@ -130,6 +131,7 @@ def parse_completion(completion: Any, fallback_model: str, latency_ms: float) ->
         response_id=getattr(completion, "id", None),
         latency_ms=latency_ms,
         retries=0,
+        reasoning=reasoning if isinstance(reasoning, str) else "",
     )
 
 
