@@ -566,7 +566,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @app.get("/api/jobs", name="list_jobs", response_model=JobsPublic, tags=["jobs"])
     def list_jobs(st: StateDep) -> JobsPublic:
-        data = [_job_public(st, j) for j in st.jobs.list()]
+        data = [_job_public(st, j) for j in st.jobs.all_jobs()]
         return JobsPublic(data=data, count=len(data))
 
     @app.get(

@@ -337,7 +337,7 @@ class JobManager:
             job = self._read().get(job_id)
         return job
 
-    def list(self) -> list[Job]:
+    def all_jobs(self) -> list[Job]:
         jobs = self._read()
         if any(j.status == JobStatus.RUNNING and not self._alive(j) for j in jobs.values()):
             self.reconcile()
@@ -345,7 +345,7 @@ class JobManager:
         return sorted(jobs.values(), key=lambda j: j.started_at, reverse=True)
 
     def active_count(self) -> int:
-        return sum(1 for j in self.list() if j.status == JobStatus.RUNNING)
+        return sum(1 for j in self.all_jobs() if j.status == JobStatus.RUNNING)
 
     def agents(self, job: Job) -> list[dict[str, Any]]:
         found = {a["signature"]: a for a in self._runtime_agents(job)}

@@ -102,7 +102,7 @@ def test_one_active_run_per_data_root(tmp_path: Path, make_config: Callable[[Pat
     assert jm.active_count() == 0
     third = jm.start(make_config(server_root))  # free again
     assert jm.stop(third.job_id).status == "stopped"
-    assert [j.job_id for j in jm.list()] == [third.job_id, second.job_id, first.job_id]
+    assert [j.job_id for j in jm.all_jobs()] == [third.job_id, second.job_id, first.job_id]
 
 
 def test_a_command_line_run_on_the_same_root_blocks_a_job(
