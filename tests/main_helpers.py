@@ -39,6 +39,14 @@ def anthropic_agent(signature: str, base_url: str, model: str | None = None) -> 
     }
 
 
+# window ids of arena_config()'s default range (three trading days × three windows)
+WINDOWS = [
+    f"{day}T{hhmm}"
+    for day in ("2025-11-03", "2025-11-04", "2025-11-05")
+    for hhmm in ("10:30", "11:30", "14:00")
+]
+
+
 def arena_config(
     directory: Path,
     data_root: Path,

@@ -23,6 +23,7 @@ from tests.main_helpers import (
 )
 from tests.runner_helpers import (
     FAKE_KEY,
+    WINDOWS,
     assert_windows_exactly_once,
     buy_cash_delta,
     files_containing,
@@ -36,12 +37,6 @@ from tests.runner_helpers import (
 )
 
 pytestmark = pytest.mark.slow
-
-WINDOWS = [
-    f"{day}T{hhmm}"
-    for day in ("2025-11-03", "2025-11-04", "2025-11-05")
-    for hhmm in ("10:30", "11:30", "14:00")
-]
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from tests.main_helpers import (
     trade_step,
 )
 from tests.runner_helpers import (
+    WINDOWS,
     assert_windows_exactly_once,
     main_env,
     positions,
@@ -34,11 +35,6 @@ from tests.runner_helpers import (
 
 pytestmark = pytest.mark.slow
 
-WINDOWS = [
-    f"{day}T{hhmm}"
-    for day in ("2025-11-03", "2025-11-04", "2025-11-05")
-    for hhmm in ("10:30", "11:30", "14:00")
-]
 SLOW = 60.0  # a reply the test never waits for: the agent is killed or stopped during it
 
 
