@@ -12,6 +12,7 @@ import pytest
 from tests.fake_llm_server import FakeLLMServer
 from tests.main_helpers import (
     ANTHROPIC_FAKE_KEY,
+    WINDOWS,
     anthropic_agent,
     arena_config,
     baseline,
@@ -23,7 +24,6 @@ from tests.main_helpers import (
 )
 from tests.runner_helpers import (
     FAKE_KEY,
-    WINDOWS,
     assert_windows_exactly_once,
     buy_cash_delta,
     files_containing,

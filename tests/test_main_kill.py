@@ -13,6 +13,7 @@ import pytest
 
 from tests.fake_llm_server import FakeLLMServer
 from tests.main_helpers import (
+    WINDOWS,
     arena_config,
     baseline,
     key_env,
@@ -22,7 +23,6 @@ from tests.main_helpers import (
     trade_step,
 )
 from tests.runner_helpers import (
-    WINDOWS,
     assert_windows_exactly_once,
     main_env,
     positions,
