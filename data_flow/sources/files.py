@@ -5,12 +5,17 @@ The format is that of ../shared/data/astock_star10 (the public AStock Arena samp
 ``ai_stock_data.json`` is ``{symbol: {section: [rows]}}``; this source reads two sections:
 
 - ``小时线行情`` hourly bars ``{"date": "2025-09-04 10:30:00", "close", "vol", "amount", "buy1"}``,
-  stamped at bar end, close only (open/high/low are None);
+  stamped at bar end;
 - ``日线行情`` daily bars ``{"date": "2025-09-03", "close", "vol", "amount", "buy1"}`` (may be
   absent for a symbol).
 
+The sample's bars are close only. A row may also carry ``open``/``high``/``low``: each present,
+non-null one must be a finite number and is kept on the bar (absent or null -> None); all
+present ones must be consistent (``low <= open, close <= high``).
+
 ``news.csv`` columns: title, content, publish_time, source, url, symbol, query, search_time. Only
-``publish_time`` decides visibility. Files are parsed once per source object.
+``publish_time`` decides visibility. Both files are read as UTF-8 with or without a byte-order
+mark (spreadsheet exports often write one). Files are parsed once per source object.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ log = logging.getLogger(__name__)
 
 STOCK_FILE = "ai_stock_data.json"
 NEWS_FILE = "news.csv"
+NEWS_REQUIRED_COLUMNS = ("title", "publish_time", "symbol")
+# utf-8-sig: reads plain UTF-8 and drops a leading byte-order mark.
+ENCODING = "utf-8-sig"
 HOURLY_SECTION = "小时线行情"
 DAILY_SECTION = "日线行情"
 
@@ -51,6 +59,36 @@ def _number(row: dict[str, Any], key: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise DataUnavailableError(f"{where}: field '{key}' is not a finite number: {value!r}")
     return float(value)
+
+
+def _ohlc(row: dict[str, Any], close: float, where: str) -> dict[str, float | None]:
+    """The row's optional open/high/low (None when absent or null), checked for consistency."""
+    out: dict[str, float | None] = {}
+    for key in ("open", "high", "low"):
+        out[key] = None if row.get(key) is None else _number(row, key, where)
+    high, low, open_ = out["high"], out["low"], out["open"]
+    prices = [close] if open_ is None else [open_, close]
+    if (low is not None and low > min(prices)) or (high is not None and high < max(prices)):
+        raise DataUnavailableError(
+            f"{where}: inconsistent bar: open {open_}, high {high}, low {low}, close {close} "
+            "(need low <= open, close <= high)"
+        )
+    return out
+
+
+def _news_item(row: dict[str, Any]) -> NewsItem | None:
+    """One news.csv row as a NewsItem; None when its publish_time is missing or unparsable."""
+    try:
+        return NewsItem(
+            title=(row.get("title") or "").strip(),
+            content=(row.get("content") or "").strip(),
+            publish_time=beijing(row["publish_time"]),
+            source=(row.get("source") or "").strip(),
+            url=(row.get("url") or "").strip(),
+            symbol=(row.get("symbol") or "").strip(),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 class FilesSource:
@@ -74,7 +112,7 @@ class FilesSource:
     def _parse(self) -> _Parsed:
         stock_file = self.path / STOCK_FILE
         try:
-            raw = json.loads(stock_file.read_text(encoding="utf-8"))
+            raw = json.loads(stock_file.read_text(encoding=ENCODING))
         except FileNotFoundError:
             raise DataUnavailableError(f"files source: {stock_file} not found") from None
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -103,11 +141,13 @@ class FilesSource:
                 stamp = beijing(str(row["date"]))
             except (KeyError, TypeError, ValueError):
                 raise DataUnavailableError(f"{ctx}: bad or missing 'date'") from None
+            close = _number(row, "close", ctx)
             by_time[stamp] = Bar(
                 time=stamp,
-                close=_number(row, "close", ctx),
+                close=close,
                 volume=_number(row, "vol", ctx),
                 amount=_number(row, "amount", ctx),
+                **_ohlc(row, close, ctx),
             )
         return [by_time[t] for t in sorted(by_time)]
 
@@ -120,11 +160,13 @@ class FilesSource:
                 day = date.fromisoformat(str(row["date"])[:10])
             except (KeyError, TypeError, ValueError):
                 raise DataUnavailableError(f"{ctx}: bad or missing 'date'") from None
+            close = _number(row, "close", ctx)
             by_day[day] = DailyBar(
                 day=day,
-                close=_number(row, "close", ctx),
+                close=close,
                 volume=_number(row, "vol", ctx),
                 amount=_number(row, "amount", ctx),
+                **_ohlc(row, close, ctx),
             )
         return [by_day[d] for d in sorted(by_day)]
 
@@ -132,27 +174,33 @@ class FilesSource:
     def _parse_news(news_file: Path) -> dict[str, list[NewsItem]]:
         out: dict[str, list[NewsItem]] = {}
         try:
-            fh = news_file.open(encoding="utf-8", newline="")
+            fh = news_file.open(encoding=ENCODING, newline="")
         except FileNotFoundError:
             log.warning("files source: %s not found; no news", news_file)
             return out
-        with fh:
-            for line_no, row in enumerate(csv.DictReader(fh), start=2):
-                try:
-                    published = beijing(row["publish_time"])
-                    item = NewsItem(
-                        title=(row.get("title") or "").strip(),
-                        content=(row.get("content") or "").strip(),
-                        publish_time=published,
-                        source=(row.get("source") or "").strip(),
-                        url=(row.get("url") or "").strip(),
-                        symbol=(row.get("symbol") or "").strip(),
+        try:
+            with fh:
+                reader = csv.DictReader(fh)
+                header = reader.fieldnames
+                if header is None:
+                    log.warning("files source: %s is empty; no news", news_file)
+                    return out
+                lacking = [c for c in NEWS_REQUIRED_COLUMNS if c not in header]
+                if lacking:
+                    raise DataUnavailableError(
+                        f"files source: {news_file} lacks column(s) {', '.join(lacking)} "
+                        f"(header: {', '.join(header)})"
                     )
-                except (KeyError, TypeError, ValueError, AttributeError):
-                    log.warning("files source: skipping bad row at %s line %d", news_file, line_no)
-                    continue
-                if item.dedup_key:
-                    out.setdefault(item.symbol, []).append(item)
+                for line_no, row in enumerate(reader, start=2):
+                    item = _news_item(row)
+                    if item is None:
+                        log.warning(
+                            "files source: skipping bad row at %s line %d", news_file, line_no
+                        )
+                    elif item.dedup_key:
+                        out.setdefault(item.symbol, []).append(item)
+        except (OSError, UnicodeDecodeError, csv.Error) as err:
+            raise DataUnavailableError(f"files source: cannot read {news_file}: {err}") from None
         return out
 
     # --- MarketDataSource -----------------------------------------------------------------
