@@ -1,7 +1,7 @@
 """Benchmark the hot live endpoints under concurrent load with a real uvicorn server.
 
     .venv/bin/python bench/bench_api.py [--agents 10] [--days 250] [--duration 10]
-        [--connections 32] [--workers 1] [--loadgen auto|wrk|python] [--keep DIR]
+        [--connections 4] [--workers 1] [--loadgen auto|wrk|python] [--keep DIR]
 
 1. writes `agents` x `days` x 3 windows of records (ledgers, decision logs, snapshots) in the
    contract formats into a temp data root (tests/api_fixtures.write_arena);
@@ -9,11 +9,16 @@
 3. warms each URL once (the first request parses everything), then measures p50/p99 latency
    and requests/s per URL with `wrk` (apt-get install wrk) or, without it, a Python load
    generator (httpx clients in processes).
+
+uvicorn runs with its defaults (`--loop auto --http auto`): uvloop and httptools when they are
+installed, else asyncio and h11. The project installs plain `uvicorn` (no `[standard]` extra), so
+it is asyncio + h11 unless you add them; the results file records which were used.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import multiprocessing as mp
 import os
@@ -42,6 +47,14 @@ URLS = [
     ("/api/live/pnl-series", True),
     ("/api/live/model-stats", True),
 ]
+
+
+def server_stack() -> dict[str, str]:
+    """What uvicorn's `auto` loop and HTTP settings pick in this environment."""
+    return {
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+    }
 
 
 def free_port() -> int:
@@ -141,18 +154,22 @@ def run_python(url: str, duration: int, connections: int, gz: bool) -> dict[str,
     }
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--agents", type=int, default=10)
     ap.add_argument("--days", type=int, default=250)
     ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1, help="wrk threads")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     ap.add_argument("--keep", type=Path, default=None, help="reuse/keep this data root")
     ap.add_argument("--out", type=Path, default=PROJECT / "bench" / "results" / "bench_api.json")
-    args = ap.parse_args()
+    return ap.parse_args(argv)
+
+
+def main() -> int:
+    args = parse_args()
     loadgen = args.loadgen
     if loadgen == "auto":
         loadgen = "wrk" if shutil.which("wrk") else "python"
@@ -177,6 +194,7 @@ def main() -> int:
         env=env,
     )  # fmt: skip
     results = {}
+    stack = server_stack()
     try:
         wait_up(base)
         import httpx
@@ -190,7 +208,8 @@ def main() -> int:
             print(f"warm {url}: {len(r.content)} bytes, last {took:.1f} ms")
         print(
             f"load generator: {loadgen}; {args.connections} connections, {args.duration} s per "
-            f"URL; uvicorn workers: {args.workers}; cpus: {os.cpu_count()}"
+            f"URL; uvicorn workers: {args.workers} ({stack['loop']} + {stack['http']}); "
+            f"cpus: {os.cpu_count()}"
         )
         for url, gz in URLS:
             if loadgen == "wrk":
@@ -211,6 +230,8 @@ def main() -> int:
         "windows_per_agent": args.days * 3,
         "connections": args.connections,
         "workers": args.workers,
+        "uvicorn_loop": stack["loop"],
+        "uvicorn_http": stack["http"],
         "loadgen": loadgen,
         "cpus": os.cpu_count(),
         "load_average_after": os.getloadavg(),
