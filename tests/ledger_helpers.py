@@ -4,21 +4,27 @@ Record ``n`` (n >= 1) belongs to window ``n`` of a fixed schedule (three windows
 from 2025-11-03) and tries a fixed order; the same script replayed in memory gives the exact
 positions every record must hold, so a reloaded ledger can be checked record by record.
 
-Child usage: ``python -m tests.ledger_helpers <position.jsonl> <stop_at_records>``
-(appends until the file holds ``stop_at_records`` records, then exits 0).
+Child usage: ``python -m tests.ledger_helpers <position.jsonl> <stop_at_records> [<kill_at>]``
+appends until the file holds ``stop_at_records`` records, then exits 0. With ``kill_at`` the
+ledger writes through `DieAtByte`: the child SIGKILLs itself the moment the file reaches
+``kill_at`` bytes, which may be in the middle of a line (a crash at an exact byte).
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+import agent_engine.ledger as ledger_module
 from agent_engine.broker import Broker, Fill, Order, OrderSide, Portfolio, Quote
 from agent_engine.ledger import Ledger, NoTradeCode, WindowRef
 from data_flow.clock import at_window
+from data_flow.fsio import JsonlAppender
 from settings.config import RiskManagement, TradingRules
 
 INITIAL_CASH = Decimal("1000000")
@@ -97,8 +103,46 @@ def expected_positions(count: int) -> list[dict[str, Any]]:
     return out
 
 
+class DieAtByte:
+    """The appender's file handle, cut at `kill_at` bytes of file size: the write that reaches
+    it writes only the bytes up to it, hands them to the kernel (as a process killed after that
+    write(2) would have), and the process SIGKILLs itself before the appender can fsync."""
+
+    def __init__(self, fh: BinaryIO, kill_at: int) -> None:
+        self._fh = fh
+        self._kill_at = kill_at
+
+    def write(self, data: bytes) -> int:
+        self._fh.flush()
+        room = self._kill_at - os.fstat(self._fh.fileno()).st_size
+        if room > len(data):
+            return self._fh.write(data)
+        if room < 0:
+            raise RuntimeError(f"the file is already past kill_at={self._kill_at}")
+        self._fh.write(data[:room])
+        self._fh.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable: SIGKILL cannot be handled")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fh, name)
+
+
+def kill_at_byte(kill_at: int) -> None:
+    """Make every ledger opened from now on in this process write through `DieAtByte`."""
+
+    class DyingAppender(JsonlAppender):
+        def __init__(self, path: Path) -> None:
+            super().__init__(path)
+            self._fh = DieAtByte(self._fh, kill_at)  # type: ignore[assignment]
+
+    ledger_module.JsonlAppender = DyingAppender  # type: ignore[misc]
+
+
 def main(argv: list[str]) -> int:
     path, stop_at = Path(argv[0]), int(argv[1])
+    if len(argv) > 2:
+        kill_at_byte(int(argv[2]))
     broker = make_broker()
     with Ledger(path, INITIAL_CASH, START) as ledger:
         while ledger.next_id < stop_at:

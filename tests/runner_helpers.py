@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,6 +17,7 @@ from agent_engine.llm.base import LLMResponse, ToolCall, Usage
 from data_flow.clock import SHANGHAI
 from data_flow.fsio import read_jsonl
 from settings.config import PROJECT_ROOT
+from tests.waiting import wait_for as wait_for  # re-exported for main.py tests
 
 CENT = Decimal("0.01")
 FAKE_KEY = "sk-test-fake-key-1234567890abcdef"
@@ -173,16 +173,6 @@ def start_main(args: list[str], env: dict[str, str], log_file: Path) -> subproce
         stdout=out,
         stderr=subprocess.STDOUT,
     )
-
-
-def wait_for(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

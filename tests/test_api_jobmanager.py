@@ -16,6 +16,7 @@ import pytest
 from agent_engine.jobs import ActiveRunError, JobManager
 from settings.config import SETTINGS_DIR, ConfigError
 from tests.api_fixtures import scenario_config
+from tests.waiting import wait_for
 
 STUBBORN_MAIN = """
 import signal, subprocess, sys, time
@@ -55,15 +56,6 @@ def fake_project(tmp_path: Path, script: str) -> Path:
     return project
 
 
-def wait_for(check: Callable[[], object], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def test_stop_kills_a_tree_that_ignores_sigterm(
     tmp_path: Path, make_config: Callable[[Path], str]
 ) -> None:
@@ -71,7 +63,7 @@ def test_stop_kills_a_tree_that_ignores_sigterm(
     jm = JobManager(root, project_root=fake_project(tmp_path, STUBBORN_MAIN), grace_seconds=1.0)
     job = jm.start(make_config(root))
     log = Path(job.log_path)
-    wait_for(lambda: log.exists() and "ready" in log.read_text(), 20)
+    wait_for(lambda: log.exists() and "ready" in log.read_text(), 20, "the job's 'ready' line")
     tree = [psutil.Process(job.pid), *psutil.Process(job.pid).children(recursive=True)]
     assert len(tree) == 2
     t0 = time.monotonic()

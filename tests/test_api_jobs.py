@@ -20,6 +20,7 @@ from api_server import ApiSettings, create_app
 from data_flow.fsio import read_jsonl
 from settings.config import PROJECT_ROOT, SETTINGS_DIR
 from tests.api_fixtures import scenario_config
+from tests.waiting import wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -49,16 +50,6 @@ def make_config(root: Path) -> Iterator[Callable[..., str]]:
     yield make
     for path in created:
         path.unlink(missing_ok=True)
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def app_client(root: Path) -> TestClient:

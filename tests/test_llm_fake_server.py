@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from agent_engine.llm.base import Message
@@ -15,6 +14,7 @@ from agent_engine.llm.openai_client import OpenAIChatClient
 from agent_engine.tools import TOOL_SPECS
 from settings.config import PROJECT_ROOT
 from tests.fake_llm_server import FakeLLMServer, rule_step
+from tests.waiting import wait_for
 
 
 def test_trade_rule_buys_then_sells_sellable_shares() -> None:
@@ -70,15 +70,6 @@ def test_per_model_queues_then_rule() -> None:
         srv.assert_complete()
 
 
-def wait_for(path: Path, deadline_s: float = 20.0) -> str:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if path.exists():
-            return path.read_text(encoding="utf-8")
-        time.sleep(0.02)
-    raise AssertionError(f"{path} did not appear")
-
-
 def test_cli_writes_port_serves_logs_and_stops_on_sigterm(tmp_path: Path) -> None:
     script = tmp_path / "script.json"
     script.write_text(json.dumps([{"kind": "text", "text": "scripted"}]), encoding="utf-8")
@@ -102,7 +93,8 @@ def test_cli_writes_port_serves_logs_and_stops_on_sigterm(tmp_path: Path) -> Non
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
     )
     try:
-        port = int(wait_for(port_file))
+        written = wait_for(lambda: port_file.exists() and port_file.read_text(), 20, "port file")
+        port = int(written)
         client = OpenAIChatClient(
             "m", api_key="k-123456", base_url=f"http://127.0.0.1:{port}/v1", timeout=5
         )

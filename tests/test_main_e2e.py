@@ -74,14 +74,12 @@ def test_arena_run_records_exact_positions_logs_and_summary(
     # Assert: exit code, plan and summary
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert "Plan: 3 agent(s) run, 1 skipped" in out
-    assert "  run   fake-gpt     (openai/fake-gpt)" in out
-    assert "  skip  no-key: DEEPSEEK_API_KEY not set" in out
-    assert "3 trading day(s) × 3 window(s)" in out
-    progress = [line for line in out.splitlines() if "] progress: " in line]
-    assert progress[-1].endswith(
-        "progress: bh 9/9 completed | fake-gpt 9/9 completed | fake-claude 9/9 completed"
-    )
+    # Which agents ran, as what and how far is in their records (manifests and runtime states,
+    # checked below); the skipped agent has none, and only its reason is printed.
+    ran = {"bh": ("baseline", "buy_and_hold"), "fake-gpt": ("openai", "fake-gpt")}
+    ran["fake-claude"] = ("anthropic", "fake-claude")
+    assert sorted(p.name for p in (data_root / "agent_data").iterdir()) == [*sorted(ran), "shared"]
+    assert "no-key: DEEPSEEK_API_KEY not set" in " ".join(out.split())
     rows = summary_rows(out)
     assert rows["no-key"][0] == "skipped"
     gpt_row = rows["fake-gpt"]
@@ -180,10 +178,12 @@ def test_arena_run_records_exact_positions_logs_and_summary(
     assert c_events[0]["provider"] == "anthropic"
 
     # manifests and runtime env files
-    for sig in ("bh", "fake-gpt", "fake-claude"):
+    for sig, (provider, basemodel) in ran.items():
         run_start, run_end = manifest(data_root, sig)
         assert run_start["type"] == "run_start" and run_end["type"] == "run_end"
         assert run_start["config_path"] == str(cfg)
+        model = next(m for m in run_start["config"]["models"] if m["signature"] == sig)
+        assert (model["provider"], model["basemodel"]) == (provider, basemodel)
         assert run_end["status"] == "completed" and run_end["windows_done"] == 9
         state = read_json(runtime_dir / f"runtime_env_{sig}.json")
         assert state is not None
