@@ -143,12 +143,15 @@ def iter_jsonl(path: Path, *, strict: bool = False) -> Iterator[dict[str, Any]]:
     for i, raw in enumerate(lines):
         if not raw.strip():
             continue
+        if i == last_index:
+            # No newline after it: the writer was killed mid-line. Even when the bytes parse
+            # (only the newline is missing), `repair_torn_tail` will cut this line before the
+            # next append, so readers must not count it either.
+            log.warning("ignoring torn last line of %s", path)
+            continue
         try:
             obj = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            if i == last_index:  # no newline after it: torn tail
-                log.warning("ignoring torn last line of %s", path)
-                continue
             if strict:
                 raise CorruptRecordError(f"{path}: line {i + 1} is not valid JSON") from None
             log.warning("skipping damaged line %d of %s", i + 1, path)

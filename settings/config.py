@@ -268,7 +268,7 @@ def load_config(path: str | Path) -> ArenaConfig:
     """Load and validate a config file. Raises ConfigError naming the file and the bad key."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # tolerate a byte-order mark
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {p}") from None
     except OSError as err:

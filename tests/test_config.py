@@ -130,3 +130,11 @@ def test_settings_path_accepts_inside() -> None:
     assert resolve_settings_path("settings/default_config.json") == (
         SETTINGS_DIR / "default_config.json"
     )
+
+
+def test_config_with_byte_order_mark_loads(tmp_path: Path) -> None:
+    """A config saved by an editor that writes a UTF-8 byte-order mark (e.g. Notepad)."""
+    raw = (SETTINGS_DIR / "default_config.json").read_bytes()
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + raw)
+    assert load_config(path).data_config.source == "demo"

@@ -116,9 +116,9 @@ def test_sigkill_at_exact_bytes_always_reloads_consistently(
         if written not in (0, length):
             torn_tails += 1
             assert not raw.endswith(b"\n"), where
-        # Readers tolerate the torn tail before any repair. read_jsonl also returns a last line
-        # that lacks only its newline (it parses), although the repair below drops it.
-        assert len(read_jsonl(path)) == complete + (written == length - 1), where
+        # Readers tolerate the torn tail before any repair and, like the repair below, never
+        # count a last line without its newline (even one that lacks only the newline).
+        assert len(read_jsonl(path)) == complete, where
 
         # Reopening cuts the torn tail and keeps every complete record (an empty file gets
         # its seed); the file is then whole and strictly valid.

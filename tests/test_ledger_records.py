@@ -297,3 +297,14 @@ def test_money_round_trips_exactly_through_json(path: Path) -> None:
         assert again.portfolio == original
         assert again.portfolio.cash == D("993295.60")
         assert again.portfolio.holdings["SH688008"].avg_price == D("33.3552")
+
+
+def test_last_line_missing_only_its_newline_is_not_counted(path: Path) -> None:
+    """Readers agree with the repair: a last line without newline is torn even if it parses."""
+    from data_flow.fsio import read_jsonl, repair_torn_tail
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b'{"id":0}\n{"id":1}')
+    assert read_jsonl(path) == [{"id": 0}]
+    assert repair_torn_tail(path) == len(b'{"id":1}')
+    assert read_jsonl(path) == [{"id": 0}]
