@@ -28,7 +28,7 @@ from typing import Any
 
 from data_flow.clock import beijing
 from data_flow.errors import DataUnavailableError
-from data_flow.sources.base import Bar, DailyBar, NewsItem
+from data_flow.sources.base import Bar, Coverage, DailyBar, NewsItem
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,18 @@ class FilesSource:
                 if item.dedup_key:
                     out.setdefault(item.symbol, []).append(item)
         return out
+
+    def coverage(self, symbols: list[str]) -> Coverage:
+        """The days with at least one hourly bar of `symbols` (parses the files once;
+        DataUnavailableError when they cannot be read)."""
+        data = self._data()
+        days = frozenset(t.date() for s in symbols for t in data.hourly_times.get(s, []))
+        return Coverage(
+            first=min(days, default=None),
+            last=max(days, default=None),
+            days=days,
+            note=f"hourly bars in {self.path / STOCK_FILE}",
+        )
 
     # --- MarketDataSource -----------------------------------------------------------------
     def symbols(self) -> list[str]:
