@@ -21,8 +21,6 @@ from data_flow.errors import DataUnavailableError, SnapshotError
 
 OUTCOME_DATA_UNAVAILABLE = "data_unavailable"
 """`window_end` outcome of a window without a snapshot: not complete, retried by a later run."""
-INCOMPLETE_OUTCOMES = frozenset({"interrupted", OUTCOME_DATA_UNAVAILABLE})
-"""`window_end` outcomes that do not complete a window."""
 DATA_ERRORS = (DataUnavailableError, SnapshotError)
 LIVE_RETRY_FIRST_SECONDS = 5.0
 LIVE_RETRY_MAX_SECONDS = 60.0
