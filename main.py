@@ -5,7 +5,8 @@ config, prints the plan, backs the data root up, optionally moves old data aside
 spawns one agent process per runnable agent, shows progress and prints a summary table.
 With `ONLY_SIGNATURE=<signature>` it runs that one agent in this process (what the children do).
 
-Exit codes: 0 all agents completed, 1 an agent failed, 2 config error, 130/143 SIGINT/SIGTERM.
+Exit codes: 0 all agents completed, 1 an agent failed, 2 config error, 3 no agent failed but some
+windows had no market data (not complete: a later run retries them), 130/143 SIGINT/SIGTERM.
 Imports are kept lazy: an agent process loads neither the orchestrator nor pandas.
 """
 
@@ -28,7 +29,7 @@ from settings.config import (
 )
 
 DEFAULT_CONFIG = SETTINGS_DIR / "default_config.json"
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_NO_DATA = 0, 1, 2, 3
 
 
 def _iso_date(text: str) -> date:
@@ -53,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         "RUNTIME_DIR moves the runtime_env_<sig>.json progress files (default settings/runtime); "
         "ARENA_BACKUP_DIR moves the automatic backups (default backups/). API keys come from "
         "the variables named by each model's api_key_env. Exit codes: 0 all agents completed, "
-        "1 an agent failed, 2 config error, 130/143 interrupted by SIGINT/SIGTERM.",
+        "1 an agent failed, 2 config error, 3 some windows had no market data (a later run "
+        "retries them), 130/143 interrupted by SIGINT/SIGTERM.",
     )
     p.add_argument(
         "config",
@@ -145,16 +147,18 @@ def run_one_agent(
 
 def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Namespace) -> int:
     from agent_engine import orchestrator as orch
+    from agent_engine.data_plan import plan_data
 
     shown_path = _display_path(config_path)
     try:
         plan = orch.skip_running_agents(config, orch.build_plan(config, args.signatures))
         orch.check_data_source(config)
         days = orch.plan_trading_days(config)
+        data = plan_data(config, days)
     except ArenaError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    print(orch.format_plan(config, plan, shown_path, days), flush=True)
+    print(orch.format_plan(config, plan, shown_path, days, data), flush=True)
     if not any(p.runs for p in plan):
         print("error: no agent can run (see the plan above)", file=sys.stderr)
         return EXIT_CONFIG
@@ -173,6 +177,7 @@ def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Name
         plan=plan,
         trading_days=days,
         child_args=child_args(args),
+        source=data.source,
     )
     return orch.run_arena(run)
 

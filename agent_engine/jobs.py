@@ -119,6 +119,8 @@ def _exit_error(code: int) -> str | None:
         return None
     if code == 2:
         return "configuration error (exit 2); see the log"
+    if code == 3:
+        return "some windows had no market data (exit 3); a later run retries them; see the log"
     if code in (130, 143) or code < 0:
         return f"terminated by a signal (exit {code})"
     return f"run failed (exit {code}); see the log"

@@ -30,7 +30,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from agent_engine.data_plan import DataPlan, format_data_plan
 from agent_engine.runner import (
+    EXIT_NO_DATA,
     PARENT_PID_ENV,
     PREFETCH_ENV,
     SPAWN_TIME_ENV,
@@ -46,6 +48,7 @@ from agent_engine.runtime_env import (
     runtime_env_path,
     write_state,
 )
+from agent_engine.window_data import OUTCOME_DATA_UNAVAILABLE
 from data_flow.clock import SHANGHAI, now_iso
 from data_flow.fsio import iter_jsonl
 from settings.config import PROJECT_ROOT, ArenaConfig, ConfigError
@@ -92,8 +95,13 @@ def build_plan(config: ArenaConfig, signatures: Sequence[str] | None = None) -> 
 
 
 def format_plan(
-    config: ArenaConfig, plan: Sequence[PlanEntry], config_path: str, trading_days: Sequence[date]
+    config: ArenaConfig,
+    plan: Sequence[PlanEntry],
+    config_path: str,
+    trading_days: Sequence[date],
+    data: DataPlan | None = None,
 ) -> str:
+    """The plan; with `data`, also what the data covers and which trading days lack it."""
     dr = config.date_range
     n_windows = len(trading_days) * len(config.decision_windows)
     source = config.data_config.source
@@ -108,8 +116,10 @@ def format_plan(
         f"day(s) × {len(config.decision_windows)} window(s) "
         f"({', '.join(config.decision_windows)}) = {n_windows} window(s) per agent",
         f"  data {source}; {len(config.symbols)} symbol(s); data root {config.data_root()}",
-        f"Plan: {len(running)} agent(s) run, {len(plan) - len(running)} skipped",
     ]
+    if data is not None:
+        lines += format_data_plan(data, trading_days, len(config.decision_windows))
+    lines.append(f"Plan: {len(running)} agent(s) run, {len(plan) - len(running)} skipped")
     width = max((len(p.signature) for p in plan), default=0)
     for p in plan:
         if p.runs:
@@ -218,8 +228,11 @@ class SnapshotPrefetcher:
     Failures are left to the agents (they record `data_unavailable` or fail themselves).
     """
 
-    def __init__(self, config: ArenaConfig, trading_days: Sequence[date]) -> None:
+    def __init__(
+        self, config: ArenaConfig, trading_days: Sequence[date], source: Any = None
+    ) -> None:
         self.config = config
+        self.source = source  # the plan's source (files parsed once), else made on first use
         self.windows = plan_windows(trading_days, config.decision_windows)
         self.built = 0
         self.errors = 0
@@ -240,7 +253,7 @@ class SnapshotPrefetcher:
         from data_flow.snapshot_store import ensure_window_snapshot, snapshot_path
 
         started = time.perf_counter()
-        source = LazySource(self.config)
+        source = self.source if self.source is not None else LazySource(self.config)
         root, symbols = self.config.data_root(), list(self.config.symbols)
         for w in self.windows:
             if self._stop.is_set():
@@ -283,6 +296,8 @@ class ArenaRun:
     progress_interval: float = PROGRESS_INTERVAL_SECONDS
     stop_grace: float = STOP_GRACE_SECONDS
     prefetch: bool = True
+    source: Any = None
+    """The market source the plan asked for coverage, reused by the prefetcher."""
 
 
 def _spawn_agent(run: ArenaRun, signature: str) -> AgentProcess:
@@ -344,8 +359,8 @@ class _StopFlag:
 def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
     """Spawn and supervise the agents of `run.plan`; print progress and the summary.
 
-    Returns 0 when every agent completed, 1 when any failed, 128+signal when stopped by
-    SIGINT/SIGTERM.
+    Returns 0 when every agent completed, 1 when any failed, 3 when none failed but some
+    planned windows have no data (column "no data"), 128+signal when stopped by SIGINT/SIGTERM.
     """
     stream = out if out is not None else sys.stdout
 
@@ -376,7 +391,7 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
                 agents.append(_spawn_agent(run, entry.signature))
         if run.prefetch and run.config.mode == "replay" and stop.signum is None:
             # started after the spawns: no fork while this process has a second thread
-            prefetcher = SnapshotPrefetcher(run.config, run.trading_days)
+            prefetcher = SnapshotPrefetcher(run.config, run.trading_days, run.source)
             prefetcher.start()
         if stop.signum is not None:  # a signal arrived while spawning: forward it to all
             for a in agents:
@@ -400,13 +415,21 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
         emit(f"snapshots built by the prefetcher: {prefetcher.built} ({prefetcher.seconds:.1f} s)")
     planned = {w.window_id for w in plan_windows(run.trading_days, run.config.decision_windows)}
     rows = [summarize_agent(run.config, entry, agents, planned) for entry in run.plan]
-    emit(format_summary(rows, time.monotonic() - started))
+    emit(format_summary(rows, time.monotonic() - started, benchmark_row(run.config)))
     for row in rows:
         if row.status == "failed" and row.error:
             emit(f"agent {row.signature} failed: {row.error}")
+    from agent_engine.run_report import footer_lines
+
+    no_data = sum(r.no_data for r in rows)
+    ran = [r.signature for r in rows if r.status != "skipped"]
+    for line in footer_lines(run.config.data_root(), ran, no_data):
+        emit(line)
     if stop.signum is not None:
         return 128 + stop.signum
-    return 1 if any(r.status == "failed" for r in rows) else 0
+    if any(r.status == "failed" for r in rows):
+        return 1
+    return EXIT_NO_DATA if no_data else 0
 
 
 def _supervise(
@@ -496,7 +519,7 @@ def _live_status(agent: AgentProcess, state: dict[str, Any]) -> str:
 
 
 def _final_status(exit_code: int, state: dict[str, Any]) -> str:
-    if exit_code == 0:
+    if exit_code in (0, EXIT_NO_DATA):  # 3: completed, some windows had no data
         return "completed"
     if exit_code in (130, 143, -signal.SIGINT, -signal.SIGTERM):
         return "stopped"
@@ -544,6 +567,8 @@ class AgentSummary:
     tokens_out: int = 0
     exit_code: int | None = None
     error: str | None = None
+    no_data: int = 0
+    """Planned windows without a record whose decision log ends with `data_unavailable`."""
 
 
 @dataclass
@@ -555,12 +580,14 @@ class RecordStats:
     tokens_in: int = 0
     tokens_out: int = 0
     windows_complete: int = 0
+    windows_no_data: int = 0
 
 
 def record_stats(data_root: Path, signature: str, planned: set[str] | None = None) -> RecordStats:
     """Totals from an agent's records: trades from position.jsonl; rejected orders and LLM errors
     from the decision logs' `window_end` events; tokens from every `model_call` (also of
-    interrupted attempts); equity from the last finished window."""
+    interrupted attempts); equity from the last finished window; windows without data from the
+    logs whose last `window_end` says `data_unavailable`."""
     agent_dir = data_root / "agent_data" / signature
     stats = RecordStats()
     windows: set[str] = set()
@@ -574,6 +601,7 @@ def record_stats(data_root: Path, signature: str, planned: set[str] | None = Non
     log_dir = agent_dir / "log"
     files = sorted(log_dir.glob("*/*.jsonl")) if log_dir.is_dir() else []
     for path in files:
+        outcome = None
         for ev in _summary_events(path):
             if ev.get("type") == "model_call":
                 usage = ev.get("usage") or {}
@@ -584,6 +612,10 @@ def record_stats(data_root: Path, signature: str, planned: set[str] | None = Non
                 stats.llm_errors += int(ev.get("llm_errors") or 0)
                 if ev.get("outcome") != "interrupted" and ev.get("equity") is not None:
                     stats.equity = Decimal(str(ev["equity"]))
+                outcome = ev.get("outcome")
+        wid = f"{path.parent.name}T{path.stem[:5].replace('-', ':')}"
+        if outcome == OUTCOME_DATA_UNAVAILABLE and wid not in windows:
+            stats.windows_no_data += planned is None or wid in planned
     return stats
 
 
@@ -656,13 +688,27 @@ def summarize_agent(
         tokens_out=stats.tokens_out,
         exit_code=code,
         error=error,
+        no_data=stats.windows_no_data,
     )
 
 
+def benchmark_row(config: ArenaConfig) -> AgentSummary | None:
+    """The equal-weight benchmark's row (as the API computes it), None before any window."""
+    from agent_engine.run_report import benchmark_equity
+
+    equity = benchmark_equity(config.data_root())
+    if equity is None:
+        return None
+    ret = ((equity / config.agent_config.initial_cash - 1) * 100).quantize(Decimal("0.01"))
+    return AgentSummary(BENCHMARK_ROW, "benchmark", equity=equity, return_pct=ret)
+
+
+BENCHMARK_ROW = "benchmark-equal-weight"
 SUMMARY_COLUMNS = (
     "agent",
     "status",
     "windows",
+    "no data",
     "equity",
     "return %",
     "trades",
@@ -673,17 +719,25 @@ SUMMARY_COLUMNS = (
 )
 
 
-def format_summary(rows: Sequence[AgentSummary], elapsed: float) -> str:
+def format_summary(
+    rows: Sequence[AgentSummary], elapsed: float, benchmark: AgentSummary | None = None
+) -> str:
+    """The summary table; `benchmark` (equity and return only) is its last row."""
     table = [list(SUMMARY_COLUMNS)]
-    for r in rows:
+    for r in [*rows, *([benchmark] if benchmark is not None else [])]:
         if r.status == "skipped":
             table.append([r.signature, "skipped", *["-"] * (len(SUMMARY_COLUMNS) - 2)])
+            continue
+        if r.status == "benchmark":
+            money = [f"{r.equity:,.2f}", f"{r.return_pct:+.2f}"]
+            table.append([r.signature, r.status, "-", "-", *money, *["-"] * 5])
             continue
         table.append(
             [
                 r.signature,
                 r.status,
                 f"{r.windows_done}/{r.windows_total}",
+                str(r.no_data),
                 "-" if r.equity is None else f"{r.equity:,.2f}",
                 "-" if r.return_pct is None else f"{r.return_pct:+.2f}",
                 str(r.trades),

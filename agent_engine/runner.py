@@ -6,12 +6,19 @@ Replay and live are the same code with a different injected clock:
   days; windows already past when the run reaches them are skipped (not recorded).
 
 Resume: a window is complete once position.jsonl has ≥1 record for it; complete windows are
-skipped, so trades are never re-executed. A window interrupted before its first record is run
-again with `attempt` + 1, appending to its decision log.
+skipped, so trades are never re-executed. The windows after the last complete one run (see
+`windows_to_run`); a window interrupted before its first record is run again with `attempt` + 1,
+appending to its decision log.
 
 Per window: ensure the shared snapshot (built once for all agents), roll the portfolio to the
-day (T+1), call `loop.run_window`, update the runtime env file. A data failure becomes a
-`no_trade` record with reason_code `data_unavailable`; any other exception fails the agent.
+day (T+1), call `loop.run_window`, update the runtime env file. A window whose snapshot cannot be
+built (data failure; in live mode after retrying until its deadline) gets only a decision log
+with outcome `data_unavailable` (agent_engine.window_data): no ledger record, so it is not
+complete and a later run retries it; the run goes on and ends with exit code 3
+(`EXIT_NO_DATA`). Any other exception fails the agent.
+
+Progress goes to `progress` (the agent process prints it: `agent.log` under the orchestrator):
+the plan of the run, one line per window and a last line with the totals.
 """
 
 from __future__ import annotations
@@ -29,25 +36,30 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from agent_engine import progress as prog
 from agent_engine.decision_log import count_attempts, decision_log_path
 from agent_engine.manifest import RunManifest
 from agent_engine.runtime_env import RUNTIME_ENV_PATH_ENV, RuntimeEnv, runtime_env_path
+from agent_engine.window_data import (
+    DATA_ERRORS,
+    await_prefetch,
+    log_data_unavailable,
+    with_live_retry,
+)
 from data_flow.clock import (
     SHANGHAI,
     Clock,
     LiveClock,
     ReplayClock,
     at_window,
-    decision_time_text,
     now_iso,
 )
-from data_flow.errors import DataUnavailableError, SnapshotError
 from data_flow.fsio import append_jsonl, iter_jsonl
 from settings.config import AgentConfig, ArenaConfig, ArenaError, ModelConfig
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_NO_DATA = 0, 1, 2, 3
 LIVE_GRACE = timedelta(minutes=5)
 """Live mode: a window is still run when reached at most this long after its time."""
 # Set by the orchestrator for each agent process:
@@ -55,7 +67,6 @@ TRADING_DAYS_ENV = "ARENA_TRADING_DAYS"  # the run's trading days (no calendar/p
 SPAWN_TIME_ENV = "ARENA_SPAWN_TIME"  # time.time() at spawn, for the start-up measurement
 PARENT_PID_ENV = "ARENA_PARENT_PID"  # the orchestrator, which this process must not outlive
 PREFETCH_ENV = "ARENA_PREFETCH"  # "1": the orchestrator builds the replay snapshots
-PREFETCH_WAIT_SECONDS = 0.5
 HEAVY_MODULES = ("pandas", "ta", "akshare", "exchange_calendars", "openai", "anthropic")
 """Reported in run_end: an agent should load only the SDK it uses, and pandas/ta/akshare only
 when it built a snapshot itself."""
@@ -88,6 +99,15 @@ def plan_windows(days: Iterable[date], hhmms: Sequence[str]) -> list[Window]:
                 Window(day, hhmm, at_window(day, hhmm), f"{day.isoformat()}T{hhmm}", i, len(hhmms))
             )
     return out
+
+
+def windows_to_run(windows: Sequence[Window], complete: set[str]) -> tuple[list[Window], int]:
+    """(windows to run, number passed): the windows without a record after the last complete
+    one. An incomplete window before it (it lacked data while later windows ran) is passed:
+    running it now would move the portfolio back in time."""
+    last = max((i for i, w in enumerate(windows) if w.window_id in complete), default=-1)
+    passed = sum(1 for w in windows[: max(last, 0)] if w.window_id not in complete)
+    return list(windows[last + 1 :]), passed
 
 
 def agent_dir(data_root: Path, signature: str) -> Path:
@@ -143,6 +163,7 @@ class RunStats:
     windows_already_done: int = 0
     windows_run: int = 0
     windows_skipped: int = 0
+    windows_passed: int = 0
     snapshots_built: int = 0
     data_unavailable: int = 0
     startup_seconds: float | None = None
@@ -177,15 +198,19 @@ def run_agent(
     sleep: Callable[[float], None] = time.sleep,
     stats: RunStats | None = None,
     client_factory: Callable[[ModelConfig, AgentConfig], Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> int:
-    """Run `signature` over the config's windows; returns the exit code (0 completed, 1 failed,
-    128+signal when stopped by StopRequested). Never raises for failures of the agent itself:
+    """Run `signature` over the config's windows; returns the exit code (0 completed, 3
+    completed but some windows had no data, 1 failed, 128+signal when stopped by
+    StopRequested). Never raises for failures of the agent itself:
     they go to the runtime env file (`last_error`) and the manifest (`run_end` status `failed`).
     `trading_days` (optional) replaces the calendar lookup (the orchestrator passes them);
     `sleep` is handed to the loop (retry backoff); `stats` is filled in when given;
-    `client_factory` replaces `llm.factory.make_client` (tests, benchmarks)."""
+    `client_factory` replaces `llm.factory.make_client` (tests, benchmarks); `progress` gets
+    the progress lines."""
     run = AgentRun(config, signature, clock, runtime_path, config_path, sleep, stats)
     run.client_factory = client_factory
+    run.progress = progress or (lambda _line: None)
     return run.run(trading_days)
 
 
@@ -220,6 +245,7 @@ class AgentRun:
         self.manifest = RunManifest.open(self.data_root, signature)
         self.current: Window | None = None
         self.client_factory: Callable[[ModelConfig, AgentConfig], Any] | None = None
+        self.progress: Callable[[str], None] = lambda _line: None
 
     def run(self, trading_days: Sequence[date] | None) -> int:
         held, lock = self._lock_agent()
@@ -278,16 +304,25 @@ class AgentRun:
             st.windows_done = st.windows_already_done = sum(
                 1 for w in windows if w.window_id in complete
             )
+            todo, st.windows_passed = windows_to_run(windows, complete)
+            self.progress(
+                prog.plan_line(
+                    self.signature,
+                    [w.window_id for w in windows],
+                    st.windows_already_done,
+                    len(todo),
+                    st.windows_passed,
+                )
+            )
             self.runtime.update(
                 status="running",
                 windows_total=st.windows_total,
                 windows_done=st.windows_done,
                 startup_ms=None if st.startup_seconds is None else round(st.startup_seconds * 1e3),
             )
-            for w in windows:
-                if w.window_id not in complete:
-                    self._maybe_run(w)
-            status, code = "completed", EXIT_OK
+            for w in todo:
+                self._maybe_run(w)
+            status, code = "completed", EXIT_NO_DATA if st.data_unavailable else EXIT_OK
         except StopRequested as stop:
             status, code, error = "stopped", 128 + stop.signum, str(stop)
         except (ArenaError, OSError) as err:
@@ -298,6 +333,8 @@ class AgentRun:
             traceback.print_exc()
         finally:
             self._finish(status, error)
+            records = agent_dir(self.data_root, self.signature)
+            self.progress(prog.final_line(self.signature, status, st, records, error))
         return code
 
     def _setup(self) -> None:
@@ -326,36 +363,69 @@ class AgentRun:
 
     def _maybe_run(self, w: Window) -> None:
         """Wait for the window (live) or jump to it (replay), then run it."""
-        if self.config.mode == "live" and self.clock.now() > w.moment + LIVE_GRACE:
+        live = self.config.mode == "live"
+        if live and self.clock.now() > w.moment + LIVE_GRACE:
             self.stats.windows_skipped += 1
+            self.progress(f"{self.signature} {w.window_id}: skipped (past, live mode)")
             return
+        if live and self.clock.now() < w.moment:
+            self.progress(f"{self.signature}: waiting for {w.window_id}")
         self.clock.sleep_until(w.moment)
         st = self.stats
         self.current = w
         # One progress write per window (at its start; the run's end writes the final state).
         self.runtime.update(current_window=w.window_id, windows_done=st.windows_done)
-        self._run(w)
+        done = self._run(w)
         self.current = None
-        st.windows_done += 1
+        st.windows_done += done
         st.windows_run += 1
         st.processed.append(w.window_id)
 
-    def _run(self, w: Window) -> None:
+    def _snapshot(self, w: Window) -> Any:
+        """The window's snapshot; live mode retries data errors until the window's deadline."""
+        if self._prefetched:
+            from data_flow.snapshot_store import snapshot_path
+
+            await_prefetch(snapshot_path(self.data_root, w.moment, list(self.config.symbols)))
+
+        def on_retry(err: Exception, wake: datetime) -> None:
+            self.progress(prog.retry_line(self.signature, w.window_id, err, wake))
+
+        deadline = w.moment + LIVE_GRACE if self.config.mode == "live" else None
+        return with_live_retry(
+            lambda: self._ensure_snapshot(self.config, w.moment, self._source),
+            self.clock,
+            deadline,
+            on_retry,
+        )
+
+    def _run(self, w: Window) -> bool:
+        """Run the window; False when it had no data (recorded in its decision log only)."""
         st = self.stats
         log_path = decision_log_path(self.data_root, self.signature, w.moment)
         portfolio = self.ledger.portfolio
         portfolio.roll_to(w.day)
         t0 = time.perf_counter()
-        self._await_prefetch(w)
         try:
-            snap = self._ensure_snapshot(self.config, w.moment, self._source)
-        except (DataUnavailableError, SnapshotError) as err:
+            snap = self._snapshot(w)
+        except DATA_ERRORS as err:
             st.data_unavailable += 1
             log.warning("%s %s: data unavailable: %s", self.signature, w.window_id, err)
-            reason = f"data unavailable: {err}"
-            self._log_data_unavailable(w, log_path, reason, portfolio)
-            self.ledger.append_no_trade(w, "data_unavailable", reason, portfolio, None)
-            return
+            log_data_unavailable(
+                log_path,
+                signature=self.signature,
+                provider=self.model.provider,
+                model=self.model.basemodel,
+                window=w,
+                reason=f"data unavailable: {err}",
+                cash=float(portfolio.cash),
+            )
+            self.progress(
+                prog.no_data_line(
+                    self.signature, w.window_id, err, st.windows_done, st.windows_total
+                )
+            )
+            return False
         st.snapshot_seconds += time.perf_counter() - t0
         if snap.created:
             st.snapshots_built += 1
@@ -376,58 +446,15 @@ class AgentRun:
             log_path=log_path,
             attempt=count_attempts(log_path) + 1,
         )
-        self._run_window(ctx, self.client, sleep=self.sleep)
+        result = self._run_window(ctx, self.client, sleep=self.sleep)
         st.decision_seconds += time.perf_counter() - t1
-
-    def _await_prefetch(self, w: Window) -> None:
-        """When the orchestrator prefetches snapshots (`ARENA_PREFETCH=1`, replay), give it a
-        moment to create this window's file before building it here: an agent that builds
-        loads pandas/ta for the rest of its life. The prefetcher normally holds the window's
-        lock already (then the store waits on it); this covers the instant between two of its
-        windows, when it may be preempted on a busy machine."""
-        if not self._prefetched:
-            return
-        from data_flow.snapshot_store import snapshot_path
-
-        path = snapshot_path(self.data_root, w.moment, list(self.config.symbols))
-        deadline = time.monotonic() + PREFETCH_WAIT_SECONDS
-        while not path.exists() and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    def _log_data_unavailable(self, w: Window, log_path: Path, reason: str, portfolio: Any) -> None:
-        """The decision log of a window without a snapshot: window_start + window_end."""
-        from agent_engine.decision_log import DecisionLog
-
-        with DecisionLog(log_path) as dlog:
-            dlog.event(
-                "window_start",
-                signature=self.signature,
-                provider=self.model.provider,
-                model=self.model.basemodel,
-                window_id=w.window_id,
-                decision_time=decision_time_text(w.moment),
-                decision_index=w.decision_index,
-                decisions_per_day=w.decisions_per_day,
-                snapshot_path=None,
-                snapshot_hash=None,
-                attempt=count_attempts(log_path) + 1,
+        done = st.windows_done + 1
+        self.progress(
+            prog.window_line(
+                self.signature, w.window_id, result, portfolio.cash, done, st.windows_total
             )
-            dlog.event(
-                "window_end",
-                outcome="no_trade",
-                final_text=reason,
-                trades=0,
-                rejected_orders=0,
-                invalid_tool_calls=0,
-                llm_errors=0,
-                model_calls=0,
-                tokens_in=0,
-                tokens_out=0,
-                latency_ms_total=0.0,
-                duration_ms=0.0,
-                equity=None,
-                cash=float(portfolio.cash),
-            )
+        )
+        return True
 
     def _finish(self, status: str, error: str | None) -> None:
         st, current = self.stats, self.current
@@ -451,6 +478,7 @@ class AgentRun:
                 windows_already_done=st.windows_already_done,
                 windows_run=st.windows_run,
                 windows_skipped=st.windows_skipped,
+                windows_passed=st.windows_passed,
                 snapshots_built=st.snapshots_built,
                 data_unavailable=st.data_unavailable,
                 startup_ms=None if st.startup_seconds is None else round(st.startup_seconds * 1e3),
@@ -602,6 +630,11 @@ def make_clock(config: ArenaConfig) -> Clock:
     return ReplayClock(datetime(start.year, start.month, start.day, tzinfo=SHANGHAI))
 
 
+def _print_progress(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def agent_main(config: ArenaConfig, signature: str, config_path: Path) -> int:
     """Body of an agent process: check the agent can run, then `run_agent` in-process."""
     logging.basicConfig(
@@ -636,6 +669,7 @@ def agent_main(config: ArenaConfig, signature: str, config_path: Path) -> int:
             runtime_path=rt_path,
             config_path=config_path,
             trading_days=days,
+            progress=_print_progress,
         )
     except StopRequested as stop:  # arrived before run_agent's own handler was in place
         return 128 + stop.signum

@@ -69,3 +69,39 @@ def race_worker(
             "hash": result.content_hash,
         }
     )
+
+
+def write_files_dataset(directory: Path, symbols: list[str], first: str, last: str) -> Path:
+    """A small dataset in the AStock Arena files format (`ai_stock_data.json`, the format of
+    astock_star10): the demo market's hourly and daily closes of `symbols` for the trading
+    days first..last, nothing after `last`. Rewriting it with a later `last` "fixes" the
+    data. No news.csv (the files source then has no news)."""
+    from datetime import date
+
+    from data_flow.clock import SHANGHAI
+    from data_flow.sources.demo import DemoSource
+
+    demo = DemoSource(42)
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    out: dict[str, Any] = {}
+    for symbol in symbols:
+        bars = demo.hourly_bars(
+            symbol,
+            datetime(start.year, start.month, start.day, tzinfo=SHANGHAI),
+            datetime(end.year, end.month, end.day, 23, 59, tzinfo=SHANGHAI),
+        )
+        daily = demo.daily_bars(symbol, start, end)
+        out[symbol] = {
+            "小时线行情": [
+                {"date": b.time.strftime("%Y-%m-%d %H:%M:%S"), "close": b.close,
+                 "vol": b.volume, "amount": b.amount, "buy1": b.close}
+                for b in bars
+            ],
+            "日线行情": [
+                {"date": b.day.isoformat(), "close": b.close, "vol": b.volume,
+                 "amount": b.amount, "buy1": b.close}
+                for b in daily
+            ],
+        }  # fmt: skip
+    write_json(directory / "ai_stock_data.json", out)
+    return directory

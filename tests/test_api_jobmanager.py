@@ -126,3 +126,17 @@ def test_a_command_line_run_on_the_same_root_blocks_a_job(
         runtime.unlink(missing_ok=True)
         cli.kill()
         cli.wait()
+
+
+def test_a_run_with_windows_lacking_data_says_so(
+    tmp_path: Path, make_config: Callable[[Path], str]
+) -> None:
+    root = tmp_path / "root"
+    jm = JobManager(root, project_root=fake_project(tmp_path, "import sys\nsys.exit(3)\n"))
+    job = jm.start(make_config(root))
+    wait_for(lambda: (j := jm.get(job.job_id)) is not None and j.status != "running", 20)
+    done = jm.get(job.job_id)
+    assert done is not None and (done.status, done.exit_code) == ("failed", 3)
+    assert done.error == (
+        "some windows had no market data (exit 3); a later run retries them; see the log"
+    )

@@ -79,6 +79,8 @@ def test_plan_lists_runs_and_skips_and_exits_2_when_nothing_can_run(
         "  mode replay, 2025-11-03 .. 2025-11-07: 5 trading day(s) × 3 window(s) "
         "(10:30, 11:30, 14:00) = 15 window(s) per agent",
         f"  data demo (synthetic, seed 42); 3 symbol(s); data root {data_root}",
+        "  data coverage: every trading day from 2023-01-03 (synthetic, seed 42); every planned "
+        "trading day has data",
         "Plan: 0 agent(s) run, 2 skipped",
         "  skip  gpt-x: OPENAI_API_KEY not set",
         "  skip  off: disabled in config",
@@ -151,24 +153,27 @@ def test_summary_table_layout() -> None:
     from decimal import Decimal
 
     rows = [
-        AgentSummary("alpha", "completed", 60, 60, Decimal("1012345.6"), Decimal("1.23"), 5,
-                     1, 0, 12000, 800),
+        AgentSummary("alpha", "completed", 57, 60, Decimal("1012345.6"), Decimal("1.23"), 5,
+                     1, 0, 12000, 800, no_data=3),
         AgentSummary("b", "failed", 3, 60, None, None, 0, 0, 2, 0, 0, error="boom"),
         AgentSummary("c", "skipped"),
     ]  # fmt: skip
-    text = format_summary(rows, 12.34)
+    bench = AgentSummary("bench", "benchmark", equity=Decimal("998000"), return_pct=Decimal("-0.2"))
+    text = format_summary(rows, 12.34, bench)
     assert text.splitlines() == [
         "Summary (12.3 s):",
-        "  agent  status     windows        equity  return %  trades  rejected  llm errors"
-        "  tokens in  tokens out",
-        "  -----  ---------  -------  ------------  --------  ------  --------  ----------"
-        "  ---------  ----------",
-        "  alpha  completed    60/60  1,012,345.60     +1.23       5         1           0"
-        "      12000         800",
-        "  b      failed        3/60             -         -       0         0           2"
-        "          0           0",
-        "  c      skipped          -             -         -       -         -           -"
-        "          -           -",
+        "  agent  status     windows  no data        equity  return %  trades  rejected"
+        "  llm errors  tokens in  tokens out",
+        "  -----  ---------  -------  -------  ------------  --------  ------  --------"
+        "  ----------  ---------  ----------",
+        "  alpha  completed    57/60        3  1,012,345.60     +1.23       5         1"
+        "           0      12000         800",
+        "  b      failed        3/60        0             -         -       0         0"
+        "           2          0           0",
+        "  c      skipped          -        -             -         -       -         -"
+        "           -          -           -",
+        "  bench  benchmark        -        -    998,000.00     -0.20       -         -"
+        "           -          -           -",
     ]
 
 

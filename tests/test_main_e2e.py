@@ -4,14 +4,18 @@ talking real HTTP (through the openai / anthropic SDKs) to the fake servers on 1
 from __future__ import annotations
 
 import json
+import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from settings.config import PROJECT_ROOT
+from tests.data_helpers import write_files_dataset
 from tests.fake_llm_server import FakeLLMServer
 from tests.main_helpers import (
     ANTHROPIC_FAKE_KEY,
+    SYMBOLS,
     WINDOWS,
     anthropic_agent,
     arena_config,
@@ -83,12 +87,42 @@ def test_arena_run_records_exact_positions_logs_and_summary(
     rows = summary_rows(out)
     assert rows["no-key"][0] == "skipped"
     gpt_row = rows["fake-gpt"]
-    assert gpt_row[:2] == ["completed", "9/9"]
+    assert gpt_row[:3] == ["completed", "9/9", "0"]
     # trades, rejected, llm errors, tokens in, tokens out (10 model calls × 100 / 10 tokens)
-    assert gpt_row[4:] == ["1", "0", "0", "1000", "100"]
-    assert rows["fake-claude"][:2] == ["completed", "9/9"]
-    assert rows["fake-claude"][3:] == ["+0.00", "0", "0", "0", "1000", "100"]
-    assert rows["bh"][:2] == ["completed", "9/9"]
+    assert gpt_row[5:] == ["1", "0", "0", "1000", "100"]
+    assert rows["fake-claude"][:3] == ["completed", "9/9", "0"]
+    assert rows["fake-claude"][4:] == ["+0.00", "0", "0", "0", "1000", "100"]
+    assert rows["bh"][:3] == ["completed", "9/9", "0"]
+    # the benchmark row: the equal-weight benchmark exactly as the API serves it
+    from data_flow.live.store import LiveStore
+
+    api = json.loads(LiveStore(data_root).pnl_series(None, "market").raw)["benchmark"]
+    bench_equity = Decimal(str(api["points"][-1]["equity"]))
+    bench_ret = ((bench_equity / 1000000 - 1) * 100).quantize(Decimal("0.01"))
+    assert rows["benchmark-equal-weight"] == [
+        "benchmark", "-", "-", f"{bench_equity:,.2f}", f"{bench_ret:+.2f}", "-", "-", "-", "-", "-"
+    ]  # fmt: skip
+    first = snapshot_for(data_root, WINDOWS[0])["market_data"]
+    last = snapshot_for(data_root, WINDOWS[-1])["market_data"]
+    by_hand = sum(
+        Decimal(1000000) / 3 * Decimal(str(last[s]["current_price"]))
+        / Decimal(str(first[s]["current_price"]))
+        for s in first
+    )  # fmt: skip
+    assert abs(bench_equity - by_hand) < Decimal("0.01")
+    # where the records are and how to open the dashboard on them
+    lines = out.splitlines()
+    assert f"Records: {data_root}/agent_data/{{bh,fake-gpt,fake-claude}}/ — position/" in out
+    (dash,) = [x for x in lines if x.startswith("Dashboard: ")]
+    assert dash.startswith(f"Dashboard: ARENA_DATA_ROOT={data_root} {sys.executable} ")
+    assert f"{PROJECT_ROOT / 'api_server.py'}, then open http://127.0.0.1:8000/app/" in dash
+    # each agent's progress lines are in its agent.log
+    bh_log = (data_root / "agent_data" / "bh" / "agent.log").read_text().splitlines()
+    assert bh_log[0] == "bh: 9 window(s) 2025-11-03T10:30 .. 2025-11-05T14:00; 0 complete, 9 to run"
+    assert bh_log[-1] == (
+        "bh completed: 9/9 window(s) complete; this run: 9 run, 0 without data; records in "
+        f"{data_root / 'agent_data' / 'bh'}"
+    )
 
     # exact position.jsonl of the scripted trade
     records = positions(data_root, "fake-gpt")
@@ -251,7 +285,7 @@ def test_one_failing_agent_does_not_stop_the_others(tmp_path: Path, data_root: P
     assert rows["bh"][:2] == ["completed", "3/3"]
     assert rows["broken"][:2] == ["failed", "0/3"]
     assert rows["down"][:2] == ["completed", "3/3"]
-    assert rows["down"][4:6] == ["0", "0"] and rows["down"][6] == "3"  # trades, rejected, llm
+    assert rows["down"][5:7] == ["0", "0"] and rows["down"][7] == "3"  # trades, rejected, llm
     assert "agent broken failed: " in proc.stdout
     state = read_json(tmp_path / "rt" / "runtime_env_broken.json")
     assert state is not None and state["status"] == "failed" and "position" in state["last_error"]
@@ -271,6 +305,20 @@ def test_only_signature_runs_one_agent_in_process(tmp_path: Path, data_root: Pat
     assert_windows_exactly_once(positions(data_root, "mom"), WINDOWS[:6])
     state = read_json(rt_file)
     assert state is not None and state["status"] == "completed" and state["windows_total"] == 6
+    # progress on stdout: the plan, one line per window (as its decision log ended), the total
+    expected = ["mom: 6 window(s) 2025-11-03T10:30 .. 2025-11-04T14:00; 0 complete, 6 to run"]
+    for n, wid in enumerate(WINDOWS[:6], start=1):
+        end = window_log(data_root, "mom", wid)[-1]
+        expected.append(
+            f"mom {wid}: {end['outcome']}, {end['trades']} trade(s), {end['rejected_orders']} "
+            f"rejected, {end['llm_errors']} LLM error(s), cash {Decimal(str(end['cash'])):,.2f}; "
+            f"{n}/6 complete"
+        )
+    expected.append(
+        "mom completed: 6/6 window(s) complete; this run: 6 run, 0 without data; records in "
+        f"{data_root / 'agent_data' / 'mom'}"
+    )
+    assert proc.stdout.splitlines() == expected
     bad = run_main([str(cfg)], {**env, "ONLY_SIGNATURE": "nobody"})
     assert bad.returncode == 2 and "nobody" in bad.stderr
     # --fresh in single-agent mode moves that agent's records aside, and only those
@@ -328,3 +376,61 @@ def test_agents_running_elsewhere_are_skipped(tmp_path: Path, data_root: Path) -
     assert summary_rows(proc.stdout)["mom"][:2] == ["completed", "3/3"]
     assert not (tmp_path / "rt" / "runtime_env_bh.json").exists()
     assert not (data_root / "agent_data" / "bh" / "position").exists()
+
+
+def test_files_data_ending_before_end_date_exits_3_and_the_rerun_retries_those_windows(
+    tmp_path: Path, data_root: Path
+) -> None:
+    # Arrange: files data through 2025-11-04; the arena runs to 2025-11-05
+    data = write_files_dataset(tmp_path / "files", SYMBOLS, "2025-10-27", "2025-11-04")
+    models = [baseline("bh"), baseline("mom", "momentum")]
+    cfg = arena_config(
+        tmp_path, data_root, models, data_config={"source": "files", "path": str(data)}
+    )
+    env = main_env(tmp_path / "rt")
+    # Act
+    proc = run_main([str(cfg), "--no-backup"], env)
+    # Assert: the plan names the covered range and the day without data; exit 3
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[3:5] == [
+        f"  data coverage: 2025-10-27 .. 2025-11-04 (hourly bars in {data / 'ai_stock_data.json'})",
+        "  no data for 1 of 3 trading day(s) (3 window(s) per agent): 2025-11-05; each such "
+        "window is recorded as data_unavailable, not complete, and a later run retries it "
+        "(unless the agent has completed a later window)",
+    ]
+    rows = summary_rows(proc.stdout)
+    assert rows["bh"][:3] == ["completed", "6/9", "3"]
+    assert rows["mom"][:3] == ["completed", "6/9", "3"]
+    assert (
+        "6 window(s) had no market data (column 'no data'): not complete, a later run retries "
+        "them (except those before an agent's last complete window); exit code 3"
+    ) in lines
+    for sig in ("bh", "mom"):
+        assert_windows_exactly_once(positions(data_root, sig), WINDOWS[:6])
+        assert window_log(data_root, sig, WINDOWS[6])[-1]["outcome"] == "data_unavailable"
+        assert manifest(data_root, sig)[-1]["data_unavailable"] == 3
+    agent_log = (data_root / "agent_data" / "bh" / "agent.log").read_text().splitlines()
+    assert (
+        "bh 2025-11-05T14:00: no data (files source has no bar at or before 2025-11-05 14:00:00 "
+        "on 2025-11-05 for any of the 3 symbols (SH688008, SH688009, SH688111)); not complete, "
+        "a later run retries it; 6/9 complete"
+    ) in agent_log
+    # Act: the data is fixed; the rerun runs the three windows of 2025-11-05, nothing else
+    before = positions(data_root, "bh")
+    write_files_dataset(tmp_path / "files", SYMBOLS, "2025-10-27", "2025-11-05")
+    again = run_main([str(cfg), "--no-backup"], env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "every planned trading day has data" in again.stdout.splitlines()[3]
+    rows = summary_rows(again.stdout)
+    assert rows["bh"][:3] == ["completed", "9/9", "0"]
+    assert rows["mom"][:3] == ["completed", "9/9", "0"]
+    assert positions(data_root, "bh")[: len(before)] == before
+    for sig in ("bh", "mom"):
+        assert_windows_exactly_once(positions(data_root, sig), WINDOWS)
+        ends = [
+            e["outcome"]
+            for e in window_log(data_root, sig, WINDOWS[6])
+            if e["type"] == "window_end"
+        ]
+        assert ends[0] == "data_unavailable" and ends[1] != "data_unavailable" and len(ends) == 2

@@ -6,15 +6,26 @@ from __future__ import annotations
 
 import json
 import signal
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from agent_engine.runner import RunStats, StopRequested, make_clock, plan_windows, run_agent
+from agent_engine.runner import (
+    EXIT_NO_DATA,
+    RunStats,
+    StopRequested,
+    make_clock,
+    plan_windows,
+    run_agent,
+    windows_to_run,
+)
 from data_flow.calendar import trading_days
+from data_flow.errors import DataUnavailableError
 from settings.config import load_config
 from tests.conftest import write_config
+from tests.data_helpers import SYMBOLS, write_files_dataset
 from tests.runner_helpers import (
     FakeLiveClock,
     ScriptedClient,
@@ -227,7 +238,9 @@ def test_agent_failure_is_recorded_not_raised(tmp_path: Path, data_root: Path) -
     assert end["type"] == "run_end" and end["status"] == "failed" and end["error"]
 
 
-def test_data_unavailable_becomes_a_no_trade_record(tmp_path: Path, data_root: Path) -> None:
+def test_missing_data_files_log_data_unavailable_and_write_no_ledger_record(
+    tmp_path: Path, data_root: Path
+) -> None:
     missing = tmp_path / "no_such_data"
     missing.mkdir()
     cfg = write_config(
@@ -236,15 +249,179 @@ def test_data_unavailable_becomes_a_no_trade_record(tmp_path: Path, data_root: P
         date_range={"init_date": "2025-11-03", "end_date": "2025-11-03"},
         data_config={"source": "files", "path": str(missing)},
     )
-    code = _run(cfg, tmp_path / "rt.json", ScriptedClient())
-    assert code == 0
-    records = positions(data_root, SIG)
-    assert [r["this_action"]["reason_code"] for r in records[1:]] == ["data_unavailable"] * 3
-    assert records[1]["snapshot_hash"] is None
+    stats = RunStats()
+    code = _run(cfg, tmp_path / "rt.json", ScriptedClient(), stats=stats)
+    assert code == EXIT_NO_DATA == 3
+    assert [r["this_action"]["action"] for r in positions(data_root, SIG)] == ["seed"]
+    assert (stats.data_unavailable, stats.windows_done, stats.windows_run) == (3, 0, 3)
     events = window_log(data_root, SIG, "2025-11-03T10:30")
     assert [e["type"] for e in events] == ["window_start", "window_end"]
     assert events[0]["snapshot_path"] is None and events[0]["attempt"] == 1
-    assert events[1]["outcome"] == "no_trade" and events[1]["final_text"].startswith("data unav")
+    assert events[1]["outcome"] == "data_unavailable"
+    assert events[1]["final_text"] == (
+        f"data unavailable: files source: {missing / 'ai_stock_data.json'} not found"
+    )
+    assert events[1]["cash"] == 1000000.0
+    state = json.loads((tmp_path / "rt.json").read_text())
+    assert (state["status"], state["windows_done"], state["windows_total"]) == ("completed", 0, 3)
+    assert manifest(data_root, SIG)[-1]["data_unavailable"] == 3
+
+
+def test_windows_past_the_end_of_the_data_are_retried_once_the_data_is_fixed(
+    tmp_path: Path, data_root: Path
+) -> None:
+    # Arrange: files data through 2025-11-04, the run goes to 2025-11-05
+    data = write_files_dataset(tmp_path / "files", SYMBOLS, "2025-10-27", "2025-11-04")
+    cfg = write_config(tmp_path, data_root, data_config={"source": "files", "path": str(data)})
+    rt = tmp_path / "rt.json"
+    expected = _windows("2025-11-03", "2025-11-05")
+    lines: list[str] = []
+    # Act
+    code = _run(cfg, rt, ScriptedClient(), progress=lines.append)
+    # Assert: the last day's windows are logged as data_unavailable, not recorded, exit 3
+    assert code == 3
+    assert_windows_exactly_once(positions(data_root, SIG), expected[:6])
+    for wid in expected[6:]:
+        (start, end) = window_log(data_root, SIG, wid)
+        assert (start["attempt"], end["outcome"]) == (1, "data_unavailable")
+        assert end["final_text"].startswith(
+            f"data unavailable: files source has no bar at or before {wid.replace('T', ' ')}:00"
+        )
+    state = json.loads(rt.read_text())
+    assert (state["status"], state["windows_done"]) == ("completed", 6)
+    assert lines[0] == "bh: 9 window(s) 2025-11-03T10:30 .. 2025-11-05T14:00; 0 complete, 9 to run"
+    assert lines[7] == (
+        "bh 2025-11-05T10:30: no data (files source has no bar at or before 2025-11-05 10:30:00 "
+        "on 2025-11-05 for any of the 3 symbols (SH688008, SH688009, SH688111)); not complete, "
+        "a later run retries it; 6/9 complete"
+    )
+    assert lines[-1] == (
+        "bh completed: 6/9 window(s) complete; this run: 9 run, 3 without data; "
+        f"records in {data_root / 'agent_data' / SIG}"
+    )
+    # a rerun with the same data tries the 3 windows again (still no data: exit 3 again)
+    client = ScriptedClient()
+    client.bought = True
+    assert _run(cfg, rt, client) == 3
+    assert client.window_ids == []
+    # Act: the data is fixed; the rerun runs exactly the windows that lacked data
+    write_files_dataset(tmp_path / "files", SYMBOLS, "2025-10-27", "2025-11-05")
+    client = ScriptedClient()
+    client.bought = True
+    stats = RunStats()
+    assert _run(cfg, rt, client, stats=stats) == 0
+    assert client.window_ids == expected[6:]
+    assert (stats.windows_already_done, stats.windows_run, stats.data_unavailable) == (6, 3, 0)
+    assert_windows_exactly_once(positions(data_root, SIG), expected)
+    events = window_log(data_root, SIG, expected[6])
+    assert [e["attempt"] for e in events if e["type"] == "window_start"] == [1, 2, 3]
+    assert [e["outcome"] for e in events if e["type"] == "window_end"] == [
+        "data_unavailable",
+        "data_unavailable",
+        "no_trade",
+    ]
+
+
+def test_a_gap_before_the_last_complete_window_is_passed_not_rerun() -> None:
+    from datetime import date
+
+    windows = plan_windows([date(2025, 11, 3), date(2025, 11, 4)], ["10:30", "14:00"])
+    ids = [w.window_id for w in windows]
+    todo, passed = windows_to_run(windows, {ids[0], ids[2]})
+    assert ([w.window_id for w in todo], passed) == ([ids[3]], 1)
+    todo, passed = windows_to_run(windows, set())
+    assert ([w.window_id for w in todo], passed) == (ids, 0)
+
+
+class _FlakySource:
+    """The demo market, but with no data before `ready_at` (clock time) or ever (None)."""
+
+    name = "demo"
+    synthetic = True
+
+    def __init__(self, clock: FakeLiveClock, ready_at: datetime | None) -> None:
+        from data_flow.sources.demo import DemoSource
+
+        self._demo = DemoSource(42)
+        self._clock = clock
+        self._ready_at = ready_at
+        self.attempts: list[datetime] = []
+
+    def _check(self) -> None:
+        self.attempts.append(self._clock.now())
+        if self._ready_at is None or self._clock.now() < self._ready_at:
+            raise DataUnavailableError("feed not ready")
+
+    def hourly_bars(self, *args: object) -> list:
+        self._check()
+        return self._demo.hourly_bars(*args)  # type: ignore[arg-type]
+
+    def daily_bars(self, *args: object) -> list:
+        return self._demo.daily_bars(*args)  # type: ignore[arg-type]
+
+    def news(self, *args: object) -> list:
+        return []
+
+
+def _live_one_day(tmp_path: Path, data_root: Path) -> Path:
+    return write_config(
+        tmp_path,
+        data_root,
+        mode="live",
+        date_range={"init_date": "2025-11-07", "end_date": "2025-11-07"},
+    )
+
+
+def test_live_mode_retries_missing_data_with_backoff_until_it_arrives(
+    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = _live_one_day(tmp_path, data_root)
+    clock = FakeLiveClock(bj("2025-11-07 10:29:00"))
+    source = _FlakySource(clock, ready_at=bj("2025-11-07 10:30:20"))
+    monkeypatch.setattr("data_flow.sources.make_source", lambda _config: source)
+    client = ScriptedClient()
+    lines: list[str] = []
+    code = _run(cfg, tmp_path / "rt.json", client, clock=clock, progress=lines.append)
+    assert code == 0
+    assert [t.strftime("%H:%M:%S") for t in clock.sleeps] == [
+        "10:30:00", "10:30:05", "10:30:15", "10:30:35", "11:30:00", "14:00:00"
+    ]  # fmt: skip
+    assert client.window_ids == ["2025-11-07T10:30", "2025-11-07T11:30", "2025-11-07T14:00"]
+    assert_windows_exactly_once(positions(data_root, SIG), client.window_ids)
+    assert lines[1:5] == [
+        "bh: waiting for 2025-11-07T10:30",
+        "bh 2025-11-07T10:30: no data yet (feed not ready); retrying at 10:30:05",
+        "bh 2025-11-07T10:30: no data yet (feed not ready); retrying at 10:30:15",
+        "bh 2025-11-07T10:30: no data yet (feed not ready); retrying at 10:30:35",
+    ]
+    assert window_log(data_root, SIG, "2025-11-07T10:30")[0]["attempt"] == 1
+
+
+def test_live_mode_gives_up_on_missing_data_at_the_window_deadline(
+    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = _live_one_day(tmp_path, data_root)
+    clock = FakeLiveClock(bj("2025-11-07 10:29:00"))
+    source = _FlakySource(clock, ready_at=None)
+    monkeypatch.setattr("data_flow.sources.make_source", lambda _config: source)
+    client = ScriptedClient()
+    stats = RunStats()
+    code = _run(cfg, tmp_path / "rt.json", client, clock=clock, stats=stats)
+    assert code == 3
+    # back-off 5, 10, 20, 40, 60, 60, 60 s, the last sleep cut at the deadline (10:35 = +5 min)
+    first_window = [t.strftime("%H:%M:%S") for t in clock.sleeps if t.hour == 10]
+    assert first_window == [
+        "10:30:00", "10:30:05", "10:30:15", "10:30:35", "10:31:15", "10:32:15", "10:33:15",
+        "10:34:15", "10:35:00",
+    ]  # fmt: skip
+    assert [t.strftime("%H:%M:%S") for t in source.attempts if t.hour == 10] == first_window
+    assert client.window_ids == [] and stats.data_unavailable == 3
+    assert [r["this_action"]["action"] for r in positions(data_root, SIG)] == ["seed"]
+    end = window_log(data_root, SIG, "2025-11-07T14:00")[-1]
+    assert (end["outcome"], end["final_text"]) == (
+        "data_unavailable",
+        "data unavailable: feed not ready",
+    )
 
 
 @pytest.mark.parametrize("mode", ["replay", "live"])

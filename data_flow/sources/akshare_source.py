@@ -42,7 +42,7 @@ from typing import Any
 from data_flow.clock import SHANGHAI, beijing, decision_time_text
 from data_flow.errors import DataUnavailableError
 from data_flow.fsio import atomic_write_json
-from data_flow.sources.base import Bar, DailyBar, NewsItem
+from data_flow.sources.base import Bar, Coverage, DailyBar, NewsItem
 from data_flow.symbols import bare_code, parse_symbol
 
 log = logging.getLogger(__name__)
@@ -250,6 +250,11 @@ class AkshareSource:
                 by_day[day] = fetched.get(day, [])
                 self._store_day(kind, symbol, day, by_day[day])
         return by_day
+
+    def coverage(self, symbols: list[str]) -> Coverage:
+        """Unknown until fetched: the provider serves only about a month of hourly bars, and
+        asking it would cost a network round trip per symbol before the run starts."""
+        return Coverage(known=False, note="akshare: unknown until fetched")
 
     def hourly_bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
         from data_flow.calendar import trading_days

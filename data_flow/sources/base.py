@@ -74,6 +74,39 @@ class NewsItem:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Which days a source has hourly bars for, as far as it can tell cheaply: the plan's
+    forecast (the snapshot builder still decides, window by window).
+
+    `days` lists them exactly when known (files); otherwise every day from `first` through
+    `last` is covered (None: unbounded). `known` False: the source cannot tell before fetching.
+    """
+
+    first: date | None = None
+    last: date | None = None
+    days: frozenset[date] | None = None
+    known: bool = True
+    note: str = ""
+
+    def has(self, day: date) -> bool | None:
+        """True/False whether `day` has bars; None when unknown."""
+        if not self.known:
+            return None
+        if self.days is not None:
+            return day in self.days
+        return (self.first is None or day >= self.first) and (self.last is None or day <= self.last)
+
+
+def source_coverage(source: object, symbols: list[str]) -> Coverage:
+    """`source.coverage(symbols)` when the source offers it, else unknown."""
+    probe = getattr(source, "coverage", None)
+    if not callable(probe):
+        return Coverage(known=False, note=f"{getattr(source, 'name', 'source')}: unknown")
+    result = probe(symbols)
+    return result if isinstance(result, Coverage) else Coverage(known=False)
+
+
 @runtime_checkable
 class MarketDataSource(Protocol):
     """A provider of bars and news. Implementations must never return data stamped after the

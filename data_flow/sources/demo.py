@@ -23,7 +23,7 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
 from data_flow.clock import ONE_DAY, SHANGHAI
-from data_flow.sources.base import Bar, DailyBar, NewsItem
+from data_flow.sources.base import Bar, Coverage, DailyBar, NewsItem
 from data_flow.symbols import CENT, Board, board_of, price_limits
 
 ANCHOR_DAY = date(2023, 1, 3)
@@ -152,6 +152,10 @@ class DemoSource:
                     path.last_close = close
             path.last_day = end_day
             return path
+
+    def coverage(self, symbols: list[str]) -> Coverage:
+        """Every trading day from ANCHOR_DAY on, for any symbol."""
+        return Coverage(first=ANCHOR_DAY, note=f"synthetic, seed {self.seed}")
 
     # --- MarketDataSource -----------------------------------------------------------------
     def hourly_bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:

@@ -33,7 +33,7 @@ from typing import Any
 
 from data_flow.clock import beijing
 from data_flow.errors import DataUnavailableError
-from data_flow.sources.base import Bar, DailyBar, NewsItem
+from data_flow.sources.base import Bar, Coverage, DailyBar, NewsItem
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,18 @@ class FilesSource:
         except (OSError, UnicodeDecodeError, csv.Error) as err:
             raise DataUnavailableError(f"files source: cannot read {news_file}: {err}") from None
         return out
+
+    def coverage(self, symbols: list[str]) -> Coverage:
+        """The days with at least one hourly bar of `symbols` (parses the files once;
+        DataUnavailableError when they cannot be read)."""
+        data = self._data()
+        days = frozenset(t.date() for s in symbols for t in data.hourly_times.get(s, []))
+        return Coverage(
+            first=min(days, default=None),
+            last=max(days, default=None),
+            days=days,
+            note=f"hourly bars in {self.path / STOCK_FILE}",
+        )
 
     # --- MarketDataSource -----------------------------------------------------------------
     def symbols(self) -> list[str]:
