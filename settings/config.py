@@ -235,7 +235,11 @@ class ArenaConfig(_Strict):
     @model_validator(mode="after")
     def _priced_in_known_currency(self) -> ArenaConfig:
         for m in self.models:
-            if m.pricing and m.pricing.currency != "CNY" and m.pricing.currency not in self.fx_rates:
+            if (
+                m.pricing
+                and m.pricing.currency != "CNY"
+                and m.pricing.currency not in self.fx_rates
+            ):
                 raise ValueError(
                     f"{m.signature}: pricing.currency {m.pricing.currency} has no fx_rates entry"
                 )

@@ -1,0 +1,252 @@
+"""Record & replay of model I/O: a run through the real OpenAI SDK against the fake server is
+replayed with the server stopped and reproduces every ledger record and decision-log event;
+a changed request stops the agent with a report, or continues live."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_engine.llm.base import LLMClient, LLMResponse, Message, ToolSpec
+from agent_engine.llm.factory import make_client
+from agent_engine.replay_setup import apply_replay, seed_snapshots
+from agent_engine.runner import StopRequested, make_clock, run_agent
+from settings.config import ConfigError, load_config
+from tests.conftest import write_config
+from tests.fake_llm_server import FakeLLMServer
+from tests.main_helpers import WINDOWS, openai_agent
+from tests.runner_helpers import FAKE_KEY, manifest
+
+SIG = "llm"
+VOLATILE = ("ts_recorded", "latency_ms", "latency_ms_total", "duration_ms")
+SCRIPT: list[dict[str, Any]] = [
+    # window 1: a fill, a rejected order (below the STAR board's 200-share minimum) and an
+    # invalid call (malformed JSON), then a final answer
+    {
+        "kind": "tool_calls",
+        "calls": [
+            {"name": "execute_trade", "arguments": {"symbol": "SH688008", "action": "BUY",
+                                                    "quantity": 200}},
+            {"name": "execute_trade", "arguments": {"symbol": "SH688009", "action": "BUY",
+                                                    "quantity": 150}},
+            {"name": "execute_trade", "arguments": "{not json"},
+        ],
+    },
+    {"kind": "text", "text": "Bought some."},
+    # window 2: one retried 429, then an answer
+    {"kind": "error", "status": 429, "headers": {"retry-after": "0"}},
+    {"kind": "text", "text": "hold"},
+    # window 3: 500 until the retries are used up -> llm_error
+    {"kind": "error", "status": 500},
+    {"kind": "error", "status": 500},
+]  # fmt: skip
+
+
+class StopAt:
+    """The real client, but SIGTERM arrives at (window, step) once (a stopped run)."""
+
+    def __init__(self, inner: LLMClient, window_id: str, step: int) -> None:
+        self.inner = inner
+        self.provider = inner.provider
+        self.model = inner.model
+        self.at = (window_id, step)
+        self.current = ("", 0)
+
+    def begin_window(self, ctx: Any) -> None:
+        self.current = (ctx.window_id, 0)
+
+    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+        self.current = (self.current[0], self.current[1] + 1)
+        if self.current == self.at:
+            self.at = ("", 0)
+            raise StopRequested(signal.SIGTERM)
+        return self.inner.complete(system, messages, tools)
+
+
+def _config(tmp_path: Path, root: Path, base_url: str, name: str, **overrides: Any) -> Path:
+    agent = openai_agent(SIG, base_url, model="fake-model")
+    agent.update(overrides.pop("agent", {}))
+    directory = tmp_path / name
+    directory.mkdir(exist_ok=True)
+    return write_config(
+        directory,
+        root,
+        models=[agent],
+        agent_config={"max_steps": 5, "max_retries": 1, "base_delay": 0.01, "max_delay": 0.02},
+        **overrides,
+    )
+
+
+def _run(cfg: Path, tmp_path: Path, factory: Any = None) -> int:
+    config = load_config(cfg)
+    return run_agent(
+        config,
+        SIG,
+        make_clock(config),
+        runtime_path=tmp_path / "rt.json",
+        config_path=cfg,
+        client_factory=factory,
+    )
+
+
+def _replay_config(cfg: Path, recorded: Path, continue_live: bool = False) -> Any:
+    config = apply_replay(load_config(cfg), recorded, continue_live)
+    seed_snapshots(recorded, config.data_root())
+    return config
+
+
+def _run_config(config: Any, tmp_path: Path) -> int:
+    return run_agent(config, SIG, make_clock(config), runtime_path=tmp_path / "rt2.json")
+
+
+def _strip(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k not in VOLATILE}
+
+
+def _logs(root: Path) -> dict[str, list[dict[str, Any]]]:
+    base = root / "agent_data" / SIG / "log"
+    return {
+        p.relative_to(base).as_posix(): [
+            _strip(json.loads(line)) for line in p.read_text().splitlines()
+        ]
+        for p in sorted(base.rglob("*.jsonl"))
+    }
+
+
+def _ledger_text(root: Path) -> str:
+    text = (root / "agent_data" / SIG / "position" / "position.jsonl").read_text()
+    return re.sub(r'"ts_recorded":"[^"]*"', '"ts_recorded":""', text)
+
+
+@pytest.fixture
+def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A recorded run (data root A): trades, a rejection, an invalid call, a retry, an
+    llm_error, and window 4 stopped at its 2nd model call, then resumed (attempt 2)."""
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    root = tmp_path / "A"
+    with FakeLLMServer(SCRIPT, rule="trade") as server:
+        cfg = _config(tmp_path, root, server.openai_base_url, "a")
+
+        def stopping(model: Any, agent: Any) -> StopAt:
+            return StopAt(make_client(model, agent), WINDOWS[3], 2)
+
+        assert _run(cfg, tmp_path, stopping) == 128 + signal.SIGTERM
+        assert _run(cfg, tmp_path) == 0
+        assert server.remaining() == 0
+    return cfg, root
+
+
+def test_replay_with_server_stopped_reproduces_ledger_and_decision_logs(
+    tmp_path: Path, recorded: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg, root_a = recorded
+    monkeypatch.delenv("OPENAI_API_KEY")  # replay needs no key (and the server is gone)
+    # the recording has what the test claims
+    logs_a = _logs(root_a)
+    events = [e for evs in logs_a.values() for e in evs]
+    ends = [e for e in events if e["type"] == "window_end"]
+    assert sum(e["trades"] for e in ends) >= 3
+    assert sum(e["rejected_orders"] for e in ends) >= 1
+    assert sum(e["invalid_tool_calls"] for e in ends) == 1
+    assert sum(e["llm_errors"] for e in ends) == 1
+    assert any(e["type"] == "model_call" and e["retries"] == 1 and not e["error"] for e in events)
+    w4 = logs_a["2025-11-04/10-30-00.jsonl"]
+    assert [e["attempt"] for e in w4 if e["type"] == "window_start"] == [1, 2]
+    assert [e["outcome"] for e in w4 if e["type"] == "window_end"] == ["interrupted", "traded"]
+    # Act: replay into data root B; it stops where the recording stopped, then resumes
+    cfg_b = _config(tmp_path, tmp_path / "B", "http://127.0.0.1:9/v1", "b")
+    config = _replay_config(cfg_b, root_a)
+    assert _run_config(config, tmp_path) == 128 + signal.SIGTERM
+    assert _run_config(config, tmp_path) == 0
+    # Assert: byte-identical ledger (apart from ts_recorded), identical decision-log events
+    root_b = tmp_path / "B"
+    assert _ledger_text(root_b) == _ledger_text(root_a)
+    assert _logs(root_b) == logs_a
+    assert not (root_b / "agent_data" / SIG / "replay_divergence.jsonl").exists()
+
+
+def test_changed_rule_stops_the_replay_with_where_it_diverged(
+    tmp_path: Path, recorded: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cfg, root_a = recorded
+    monkeypatch.delenv("OPENAI_API_KEY")
+    cfg_b = _config(
+        tmp_path,
+        tmp_path / "B",
+        "http://127.0.0.1:9/v1",
+        "b",
+        trading_rules={"commission_rate": "0.001"},
+    )
+    code = _run_config(_replay_config(cfg_b, root_a), tmp_path)
+    assert code == 1
+    error = manifest(tmp_path / "B", SIG)[-1]["error"]
+    assert error.startswith(
+        f"replay diverged at window {WINDOWS[0]} attempt 1 turn 1: the system prompt differs"
+    )
+    report = json.loads(
+        (tmp_path / "B" / "agent_data" / SIG / "replay_divergence.jsonl").read_text()
+    )
+    assert (report["window_id"], report["turn"], report["message_index"]) == (WINDOWS[0], 1, 0)
+    assert "commission 0.1% of" in report["actual"]
+    assert "commission 0.03% of" in report["recorded"]
+    # nothing of window 1 was recorded as done: the ledger holds only its seed
+    ledger = (tmp_path / "B" / "agent_data" / SIG / "position" / "position.jsonl").read_text()
+    assert len(ledger.splitlines()) == 1
+
+
+def test_changed_data_reports_the_first_differing_message(
+    tmp_path: Path, recorded: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other starting cash: same system prompt, the user prompt (message 1) differs."""
+    _cfg, root_a = recorded
+    monkeypatch.delenv("OPENAI_API_KEY")
+    cfg_b = _config(tmp_path, tmp_path / "B", "http://127.0.0.1:9/v1", "b")
+    data = json.loads(cfg_b.read_text())
+    data["agent_config"]["initial_cash"] = "2000000"
+    cfg_b.write_text(json.dumps(data))
+    assert _run_config(_replay_config(cfg_b, root_a), tmp_path) == 1
+    report = json.loads(
+        (tmp_path / "B" / "agent_data" / SIG / "replay_divergence.jsonl").read_text()
+    )
+    assert (report["window_id"], report["attempt"], report["turn"]) == (WINDOWS[0], 1, 1)
+    assert (report["what"], report["message_index"]) == ("a message differs (user)", 1)
+    assert "\nCash 1,000,000.00 CNY | " in report["recorded"]
+    assert "\nCash 2,000,000.00 CNY | " in report["actual"]
+
+
+def test_continue_live_goes_on_against_the_server(
+    tmp_path: Path, recorded: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cfg, root_a = recorded
+    with FakeLLMServer(rule="answer") as server:
+        cfg_b = _config(
+            tmp_path,
+            tmp_path / "B",
+            server.openai_base_url,
+            "b",
+            trading_rules={"commission_rate": "0.001"},
+        )
+        assert _run_config(_replay_config(cfg_b, root_a, continue_live=True), tmp_path) == 0
+        # from the divergence on, every call went to the server: one per window
+        assert len(server.requests) == len(WINDOWS)
+    report = json.loads(
+        (tmp_path / "B" / "agent_data" / SIG / "replay_divergence.jsonl").read_text()
+    )
+    assert report["on_divergence"] == "live" and report["window_id"] == WINDOWS[0]
+    records = (tmp_path / "B" / "agent_data" / SIG / "position" / "position.jsonl").read_text()
+    assert records.count('"reason_code":"hold"') == len(WINDOWS)
+
+
+def test_replay_setup_refuses_the_recorded_data_root(
+    tmp_path: Path, recorded: tuple[Path, Path]
+) -> None:
+    cfg, root_a = recorded
+    with pytest.raises(ConfigError, match="replay into another log_config.data_root"):
+        apply_replay(load_config(cfg), root_a, False)
+    with pytest.raises(ConfigError, match="is not a data root"):
+        apply_replay(load_config(cfg), tmp_path / "nowhere", False)
