@@ -144,7 +144,7 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Pat
 def test_replay_with_server_stopped_reproduces_ledger_and_decision_logs(
     tmp_path: Path, recorded: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cfg, root_a = recorded
+    _cfg, root_a = recorded
     monkeypatch.delenv("OPENAI_API_KEY")  # replay needs no key (and the server is gone)
     # the recording has what the test claims
     logs_a = _logs(root_a)
@@ -246,7 +246,7 @@ def test_replay_setup_refuses_the_recorded_data_root(
     tmp_path: Path, recorded: tuple[Path, Path]
 ) -> None:
     cfg, root_a = recorded
-    with pytest.raises(ConfigError, match="replay into another log_config.data_root"):
+    with pytest.raises(ConfigError, match=r"replay into another log_config\.data_root"):
         apply_replay(load_config(cfg), root_a, False)
     with pytest.raises(ConfigError, match="is not a data root"):
         apply_replay(load_config(cfg), tmp_path / "nowhere", False)

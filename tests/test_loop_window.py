@@ -12,8 +12,8 @@ import pytest
 from agent_engine.decision_log import read_events
 from agent_engine.llm.base import LLMResponse, Message, ToolSpec, Usage
 from agent_engine.llm.factory import make_client
-from agent_engine.loop import WindowContext, WindowOutcome, run_window
 from agent_engine.llm.request_digest import request_digest
+from agent_engine.loop import WindowContext, WindowOutcome, run_window
 from agent_engine.prompt import PROMPT_TEMPLATE_HASH
 from agent_engine.tools import TOOL_SPECS
 from tests.fake_llm_server import FakeLLMServer

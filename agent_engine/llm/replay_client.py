@@ -38,7 +38,7 @@ KIND_REPLAY_RETRY = "replay_retry"
 SNIPPET_CHARS = 300
 
 
-class ReplayDivergence(BaseException):  # noqa: N818 - a stop signal, like StopRequested
+class ReplayDivergence(BaseException):
     """A request differs from the recorded one (on_divergence `stop`): the agent stops."""
 
     def __init__(self, report: dict[str, Any]) -> None:
