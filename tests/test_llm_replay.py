@@ -16,9 +16,9 @@ from agent_engine.replay_setup import apply_replay, seed_snapshots
 from agent_engine.runner import make_clock, run_agent
 from settings.config import ConfigError, load_config
 from tests.fake_llm_server import FakeLLMServer
-from tests.main_helpers import WINDOWS
+from tests.main_helpers import WINDOWS, summary_rows
 from tests.replay_helpers import SIG, config_file, record_run
-from tests.runner_helpers import FAKE_KEY, manifest
+from tests.runner_helpers import FAKE_KEY, main_env, manifest, run_main
 
 VOLATILE = ("ts_recorded", "latency_ms", "latency_ms_total", "duration_ms")
 _config = config_file
@@ -168,3 +168,32 @@ def test_replay_setup_refuses_the_recorded_data_root(
         apply_replay(load_config(cfg), root_a, False)
     with pytest.raises(ConfigError, match="is not a data root"):
         apply_replay(load_config(cfg), tmp_path / "nowhere", False)
+
+
+def test_main_replay_llm_flag_reproduces_the_ledger_through_agent_processes(
+    tmp_path: Path, recorded: tuple[Path, Path]
+) -> None:
+    """`python main.py CONFIG --replay-llm RUN_DIR`, no key, no server: the agent process
+    stops where the recording stopped; the second run resumes and completes."""
+    _cfg, root_a = recorded
+    cfg_b = _config(tmp_path, tmp_path / "B", "http://127.0.0.1:9/v1", "b")
+    env = main_env(tmp_path / "rt")
+    args = [str(cfg_b), "--replay-llm", str(root_a), "--no-backup"]
+    first = run_main(args, env)
+    assert summary_rows(first.stdout)["llm"][:2] == ["stopped", "3/9"], first.stderr
+    second = run_main(args, env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert summary_rows(second.stdout)["llm"][:2] == ["completed", "9/9"]
+    assert _ledger_text(tmp_path / "B") == _ledger_text(root_a)
+    assert _logs(tmp_path / "B") == _logs(root_a)
+
+
+def test_main_replay_llm_flag_errors(tmp_path: Path, recorded: tuple[Path, Path]) -> None:
+    cfg_a, root_a = recorded
+    env = main_env(tmp_path / "rt")
+    same = run_main([str(cfg_a), "--replay-llm", str(root_a)], env)
+    assert same.returncode == 2
+    assert "replay into another log_config.data_root" in same.stderr
+    alone = run_main([str(cfg_a), "--replay-continue-live"], env)
+    assert alone.returncode == 2
+    assert "--replay-continue-live needs --replay-llm RUN_DIR" in alone.stderr
