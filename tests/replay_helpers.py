@@ -86,7 +86,6 @@ def run_cfg(cfg: Path, tmp_path: Path, factory: Any = None) -> int:
     )
 
 
-
 def record_run(tmp_path: Path) -> tuple[Path, Path]:
     """A recorded run (data root A): trades, a rejection, an invalid call, a retry, an
     llm_error, and window 4 stopped at its 2nd model call, then resumed (attempt 2).
