@@ -77,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-backup", action="store_true", help="skip the automatic backup before the run"
     )
+    p.add_argument(
+        "--replay-llm",
+        metavar="RUN_DIR",
+        help="answer every model call from the recorded run whose data root is RUN_DIR (no "
+        "network, no key); the config's data root must be another directory",
+    )
+    p.add_argument(
+        "--replay-continue-live",
+        action="store_true",
+        help="with --replay-llm: at the first request that differs from the recording, "
+        "continue with the real provider instead of stopping the agent",
+    )
     return p
 
 
@@ -110,6 +122,10 @@ def child_args(args: argparse.Namespace) -> list[str]:
         out += ["--init-date", args.init_date.isoformat()]
     if args.end_date is not None:
         out += ["--end-date", args.end_date.isoformat()]
+    if args.replay_llm:
+        out += ["--replay-llm", str(Path(args.replay_llm).resolve())]
+        if args.replay_continue_live:
+            out.append("--replay-continue-live")
     return out
 
 
@@ -119,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(config_path)
         config = apply_overrides(config, args.init_date, args.end_date, str(config_path))
+        if args.replay_llm:
+            from agent_engine.replay_setup import apply_replay, seed_snapshots
+
+            config = apply_replay(config, Path(args.replay_llm), args.replay_continue_live)
+            seed_snapshots(Path(args.replay_llm), config.data_root())
+        elif args.replay_continue_live:
+            raise ConfigError("--replay-continue-live needs --replay-llm RUN_DIR")
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG

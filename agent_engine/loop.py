@@ -33,6 +33,7 @@ from agent_engine.decision_log import DecisionLog, redact
 from agent_engine.errors import KIND_CLIENT_ERROR, LLMError
 from agent_engine.ledger import Ledger
 from agent_engine.llm.base import LLMClient, LLMResponse, Message, ToolCall
+from agent_engine.llm.request_digest import request_digest
 from agent_engine.llm.retry import RetryPolicy, call_with_retries
 from agent_engine.prompt import PROMPT_TEMPLATE_HASH, build_prompt
 from agent_engine.tools import (
@@ -226,6 +227,7 @@ def _converse(
     messages: list[Message] = [Message.user(prompt.user)]
     seen_ids: set[str] = set()
     for step in range(1, agent.max_steps + 1):
+        request = _request_sha256(ctx, prompt.system, messages)
         call_started = time.perf_counter()
         try:
             response = call_with_retries(
@@ -236,10 +238,10 @@ def _converse(
             )
         except LLMError as err:
             elapsed = (time.perf_counter() - call_started) * 1000.0
-            _record_failure(ctx, client, dlog, tally, step, err, elapsed)
+            _record_failure(ctx, client, dlog, tally, step, err, elapsed, request=request)
             return
         response = _unique_call_ids(response, seen_ids, step)
-        _record_call(dlog, tally, step, response)
+        _record_call(dlog, tally, step, response, request=request)
         messages.append(
             Message.assistant(response.text, response.tool_calls, response.provider_blocks)
         )
@@ -291,6 +293,12 @@ def _unique_call_ids(response: LLMResponse, seen: set[str], step: int) -> LLMRes
     return dataclasses.replace(response, tool_calls=calls) if changed else response
 
 
+def _request_sha256(ctx: WindowContext, system: str, messages: list[Message]) -> str:
+    """Fingerprint of the request about to be sent (see llm/request_digest.py)."""
+    model = ctx.model
+    return request_digest(model.basemodel, model.parameters, system, messages, TOOL_SPECS)
+
+
 def _complete(client: LLMClient, system: str, messages: list[Message]) -> LLMResponse:
     try:
         return client.complete(system, list(messages), list(TOOL_SPECS))
@@ -301,7 +309,14 @@ def _complete(client: LLMClient, system: str, messages: list[Message]) -> LLMRes
         raise LLMError(KIND_CLIENT_ERROR, f"{type(err).__name__}: {err}") from err
 
 
-def _record_call(dlog: DecisionLog, tally: _Tally, step: int, response: LLMResponse) -> None:
+def _record_call(
+    dlog: DecisionLog,
+    tally: _Tally,
+    step: int,
+    response: LLMResponse,
+    *,
+    request: str | None = None,
+) -> None:
     tally.model_calls += 1
     tally.tokens_in += response.usage.prompt_tokens
     tally.tokens_out += response.usage.completion_tokens
@@ -323,6 +338,7 @@ def _record_call(dlog: DecisionLog, tally: _Tally, step: int, response: LLMRespo
         latency_ms=round(response.latency_ms, 3),
         retries=response.retries,
         error=None,
+        request_sha256=request,
     )
 
 
@@ -334,6 +350,8 @@ def _record_failure(
     step: int,
     err: LLMError,
     elapsed_ms: float,
+    *,
+    request: str | None = None,
 ) -> None:
     tally.model_calls += 1
     tally.llm_errors += 1
@@ -359,6 +377,7 @@ def _record_failure(
         latency_ms=round(elapsed_ms, 3),
         retries=err.retries,
         error=err.to_record(),
+        request_sha256=request,
     )
 
 

@@ -126,7 +126,32 @@ def format_plan(
             lines.append(f"  run   {p.signature:<{width}}  ({p.provider}/{p.basemodel})")
         else:
             lines.append(f"  skip  {p.signature}: {p.skip_reason}")
+    lines += cutoff_warnings(config, [p.signature for p in running])
     return "\n".join(lines)
+
+
+def cutoff_warnings(config: ArenaConfig, signatures: Sequence[str]) -> list[str]:
+    """Plan lines for model agents whose knowledge cutoff is after the start of a replay
+    (they may know what happened) or unknown."""
+    if config.mode != "replay":
+        return []
+    start = config.date_range.init_date
+    out = []
+    for m in config.models:
+        if m.signature not in signatures or m.provider == "baseline":
+            continue
+        if m.knowledge_cutoff is None:
+            out.append(
+                f"  warning: {m.signature} has no knowledge_cutoff; its figures cannot be "
+                "limited to windows after it"
+            )
+        elif start <= m.knowledge_cutoff:
+            out.append(
+                f"  warning: {m.signature}'s knowledge cutoff {m.knowledge_cutoff} is not "
+                f"before the replay start {start}: it may know the outcome; see the "
+                "post-cutoff figures"
+            )
+    return out
 
 
 def skip_running_agents(config: ArenaConfig, plan: list[PlanEntry]) -> list[PlanEntry]:

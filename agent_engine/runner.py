@@ -280,6 +280,8 @@ class AgentRun:
         return True, lock
 
     def _run_locked(self, trading_days: Sequence[date] | None) -> int:
+        from agent_engine.llm.replay_client import ReplayDivergence
+
         st = self.stats
         status, code, error = "failed", EXIT_FAILED, None
         try:
@@ -325,6 +327,10 @@ class AgentRun:
             status, code = "completed", EXIT_NO_DATA if st.data_unavailable else EXIT_OK
         except StopRequested as stop:
             status, code, error = "stopped", 128 + stop.signum, str(stop)
+        except ReplayDivergence as div:
+            error = str(div)
+            log.error("agent %s: %s", self.signature, error)
+            sys.stderr.write(f"error: {self.signature}: {error}\n")
         except (ArenaError, OSError) as err:
             error = f"{type(err).__name__}: {err}"
             log.error("agent %s failed: %s", self.signature, error)
@@ -360,6 +366,9 @@ class AgentRun:
         self.broker = Broker(cfg.trading_rules, cfg.risk_management, cfg.symbols)
         factory = self.client_factory or make_client
         self.client = factory(self.model, cfg.agent_config)
+        backoff_sleep = getattr(self.client, "backoff_sleep", None)
+        if callable(backoff_sleep):  # a replay: recorded retries need no real backoff
+            self.sleep = backoff_sleep
 
     def _maybe_run(self, w: Window) -> None:
         """Wait for the window (live) or jump to it (replay), then run it."""

@@ -55,6 +55,31 @@ class DateRange(_Strict):
         return self
 
 
+class Pricing(_Strict):
+    """Inference price of a model per million tokens, in `currency` (converted to CNY with the
+    config's `fx_rates`)."""
+
+    input_per_million: Decimal = Field(ge=0, le=Decimal("1e6"))
+    output_per_million: Decimal = Field(ge=0, le=Decimal("1e6"))
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+
+class ReplaySettings(_Strict):
+    """Answer this model's calls from a recorded run instead of the provider.
+
+    `run_dir` is the recorded run's data root; `signature` the recorded agent (default: the
+    same signature); `on_divergence` what to do when a request differs from the recorded one:
+    `stop` fails the agent with a report, `live` continues with the real provider from there.
+    """
+
+    run_dir: str
+    signature: str | None = None
+    on_divergence: Literal["stop", "live"] = "stop"
+
+    def run_root(self) -> Path:
+        return _resolve(self.run_dir)
+
+
 class ModelConfig(_Strict):
     """One agent. `provider: baseline` agents use `basemodel` as the strategy name."""
 
@@ -66,6 +91,9 @@ class ModelConfig(_Strict):
     enabled: bool = True
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
     parameters: dict[str, Any] = Field(default_factory=dict)
+    pricing: Pricing | None = None
+    knowledge_cutoff: date | None = None
+    replay: ReplaySettings | None = None
 
     @field_validator("signature")
     @classmethod
@@ -97,7 +125,16 @@ class ModelConfig(_Strict):
                 )
         elif not self.api_key_env:
             raise ValueError(f"api_key_env is required for provider '{self.provider}'")
+        if self.provider == "baseline" and self.replay is not None:
+            raise ValueError("replay is for model agents; baselines are recomputed from snapshots")
         return self
+
+    def needs_key(self) -> bool:
+        """Whether a run of this agent calls the provider (a replay that stops at a divergence
+        never does)."""
+        if self.provider == "baseline":
+            return False
+        return self.replay is None or self.replay.on_divergence == "live"
 
     def api_key(self) -> str | None:
         """The key from the environment variable named by `api_key_env` (never stored)."""
@@ -110,7 +147,7 @@ class ModelConfig(_Strict):
         """Why this agent cannot run now, or None when it can."""
         if not self.enabled:
             return "disabled in config"
-        if self.provider != "baseline" and self.api_key() is None:
+        if self.needs_key() and self.api_key() is None:
             return f"{self.api_key_env} not set"
         return None
 
@@ -182,6 +219,35 @@ class ArenaConfig(_Strict):
     risk_management: RiskManagement = Field(default_factory=RiskManagement)
     data_config: DataConfig = Field(default_factory=DataConfig)
     log_config: LogConfig = Field(default_factory=LogConfig)
+    # CNY per unit of each pricing currency, e.g. {"USD": 7.2}; CNY itself is always 1.
+    fx_rates: dict[str, Decimal] = Field(default_factory=dict)
+
+    @field_validator("fx_rates")
+    @classmethod
+    def _fx_ok(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        for currency, rate in v.items():
+            if not re.match(r"^[A-Z]{3}$", currency):
+                raise ValueError(f"'{currency}' is not a currency code like USD")
+            if rate <= 0:
+                raise ValueError(f"the {currency} rate must be positive")
+        return v
+
+    @model_validator(mode="after")
+    def _priced_in_known_currency(self) -> ArenaConfig:
+        for m in self.models:
+            if (
+                m.pricing
+                and m.pricing.currency != "CNY"
+                and m.pricing.currency not in self.fx_rates
+            ):
+                raise ValueError(
+                    f"{m.signature}: pricing.currency {m.pricing.currency} has no fx_rates entry"
+                )
+        return self
+
+    def cny_rate(self, currency: str) -> Decimal:
+        """CNY per unit of `currency` (1 for CNY)."""
+        return Decimal(1) if currency == "CNY" else self.fx_rates[currency]
 
     @field_validator("symbols")
     @classmethod

@@ -55,6 +55,32 @@ def test_pnl_series_market_values_each_window_at_its_snapshot(client: TestClient
     assert bench == [(1000000.0, 0.0), (1050000.0, 5.0), (1150000.0, 15.0), (1000000.0, 0.0)]
 
 
+def test_model_stats_cost_and_cutoff_from_the_run_manifest(root: Path) -> None:
+    write_scenario(root)
+    config = {
+        "date_range": {"init_date": "2025-11-03", "end_date": "2025-11-04"},
+        "fx_rates": {"USD": "7.2"},
+        "models": [
+            {"signature": "beta", "provider": "openai", "basemodel": "gpt-x",
+             "api_key_env": "OPENAI_API_KEY", "knowledge_cutoff": "2025-11-03",
+             "pricing": {"input_per_million": "10", "output_per_million": "30",
+                         "currency": "USD"}},
+        ],
+    }  # fmt: skip
+    manifest = root / "agent_data" / "beta" / "manifest.jsonl"
+    manifest.write_text(json.dumps({"type": "run_start", "config": config}) + "\n")
+    with client_for(root) as c:
+        beta = c.get("/api/live/model-stats", params={"signature": "beta"}).json()["data"][0]
+    # 400 input tokens at 72 CNY/M + 80 output tokens at 216 CNY/M
+    cost = (400 * 72 + 80 * 216) / 1e6
+    assert beta["inference_cost_cny"] == round(cost, 4) == 0.0461
+    assert beta["cost_per_decision_cny"] == round(cost / 4, 6)
+    assert beta["pnl_cny"] == 0.0 and beta["pnl_net_of_cost_cny"] == round(-cost, 4)
+    assert beta["knowledge_cutoff"] == "2025-11-03" and beta["knowledge_cutoff_missing"] is False
+    # two windows on 2025-11-04 are after the cutoff; beta held cash throughout
+    assert beta["post_cutoff"] == {"windows": 2, "return_pct": 0.0, "pnl_cny": 0.0}
+
+
 def test_pnl_series_cost_valuation_and_all_agents(client: TestClient) -> None:
     body = client.get("/api/live/pnl-series", params={"valuation": "cost"}).json()
     assert [s["signature"] for s in body["series"]] == ["alpha", "beta"]
@@ -94,8 +120,24 @@ def test_model_stats_exact(client: TestClient) -> None:
         "model_calls": 4,
         "mean_latency_ms": 0.0,
         "windows_done": 4,
+        # economics: a baseline costs nothing and has no knowledge cutoff to flag
+        "tokens_per_decision": 0.0,
+        "inference_cost_cny": 0.0,
+        "cost_per_decision_cny": 0.0,
+        "latency_p50_ms": 0.0,
+        "latency_p95_ms": 0.0,
+        "pnl_cny": 19871.8,
+        "pnl_net_of_cost_cny": 19871.8,
+        "knowledge_cutoff": None,
+        "knowledge_cutoff_missing": False,
+        "post_cutoff": None,
     }
     assert beta["provider"] == "openai" and beta["model"] == "gpt-x"
+    # no manifest with pricing: cost unknown, the missing cutoff is flagged
+    assert (beta["inference_cost_cny"], beta["pnl_net_of_cost_cny"]) == (None, None)
+    assert beta["knowledge_cutoff_missing"] is True and beta["post_cutoff"] is None
+    assert (beta["latency_p50_ms"], beta["latency_p95_ms"]) == (1000.0, 2000.0)
+    assert beta["tokens_per_decision"] == 120.0
     assert (beta["tokens_in"], beta["tokens_out"], beta["model_calls"]) == (400, 80, 4)
     assert (beta["llm_errors"], beta["invalid_tool_calls"], beta["rejected_orders"]) == (1, 1, 1)
     assert beta["mean_latency_ms"] == 1500.0

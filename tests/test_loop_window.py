@@ -12,8 +12,10 @@ import pytest
 from agent_engine.decision_log import read_events
 from agent_engine.llm.base import LLMResponse, Message, ToolSpec, Usage
 from agent_engine.llm.factory import make_client
+from agent_engine.llm.request_digest import request_digest
 from agent_engine.loop import WindowContext, WindowOutcome, run_window
 from agent_engine.prompt import PROMPT_TEMPLATE_HASH
+from agent_engine.tools import TOOL_SPECS
 from tests.fake_llm_server import FakeLLMServer
 from tests.llm_helpers import TEST_KEY, make_config, make_ctx
 
@@ -188,6 +190,14 @@ def test_buy_fill_exact_ledger_record_and_log_events(
         "usage": {"prompt_tokens": 100, "completion_tokens": 10},
         "retries": 0,
         "error": None,
+        # the request's fingerprint: model, parameters, system, messages sent, tool definitions
+        "request_sha256": request_digest(
+            "fake-model",
+            ctx.model.parameters,
+            prompt["system"],
+            [Message.user(prompt["user"])],
+            TOOL_SPECS,
+        ),
     }
     tool = events[3]
     assert (

@@ -279,3 +279,22 @@ def test_progress_line_per_agent_then_totals() -> None:
         f"progress: {n} agents, {sum(range(n))}/{9 * n} windows (per agent 0..{n - 1}); "
         f"1 completed, {n - 1} running"
     )
+
+
+def test_plan_warns_about_knowledge_cutoffs(tmp_path: Path, data_root: Path) -> None:
+    from agent_engine.orchestrator import cutoff_warnings
+
+    models = [
+        {**openai_agent("late", "http://127.0.0.1:9/v1"), "knowledge_cutoff": "2025-11-03"},
+        {**openai_agent("early", "http://127.0.0.1:9/v1"), "knowledge_cutoff": "2025-11-02"},
+        openai_agent("unknown", "http://127.0.0.1:9/v1"),
+        baseline("bh"),
+    ]
+    config = load_config(arena_config(tmp_path, data_root, models))
+    assert cutoff_warnings(config, ["late", "early", "unknown", "bh"]) == [
+        "  warning: late's knowledge cutoff 2025-11-03 is not before the replay start "
+        "2025-11-03: it may know the outcome; see the post-cutoff figures",
+        "  warning: unknown has no knowledge_cutoff; its figures cannot be limited to windows "
+        "after it",
+    ]
+    assert cutoff_warnings(config, ["early", "bh"]) == []

@@ -24,6 +24,8 @@ def make_client(model: ModelConfig, agent: AgentConfig) -> LLMClient:
         from agent_engine.baselines import make_baseline
 
         return make_baseline(model)
+    if model.replay is not None:
+        return _replay_client(model, agent)
     api_key = model.api_key()
     if api_key is None:
         raise ConfigError(f"{model.signature}: {model.api_key_env} not set")
@@ -49,3 +51,12 @@ def make_client(model: ModelConfig, agent: AgentConfig) -> LLMClient:
             parameters=model.parameters,
         )
     raise ConfigError(f"{model.signature}: unknown provider '{model.provider}'")
+
+
+def _replay_client(model: ModelConfig, agent: AgentConfig) -> LLMClient:
+    """Answers from `model.replay.run_dir`; the real client is made only when a divergence
+    continues live (`on_divergence: live`)."""
+    from agent_engine.llm.replay_client import ReplayClient
+
+    live_model = model.model_copy(update={"replay": None})
+    return ReplayClient(model, lambda: make_client(live_model, agent))

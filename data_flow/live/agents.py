@@ -55,6 +55,7 @@ class LogStats:
     model_calls: int = 0
     latency_ms_sum: float = 0.0
     latency_calls: int = 0
+    latencies: list[float] = field(default_factory=list)  # per model call, for percentiles
     tokens_in: int = 0
     tokens_out: int = 0
     llm_errors: int = 0
@@ -83,6 +84,7 @@ class LogStats:
             if isinstance(ev.get("latency_ms"), int | float):
                 self.latency_ms_sum += float(ev["latency_ms"])
                 self.latency_calls += 1
+                self.latencies.append(float(ev["latency_ms"]))
         elif kind == "tool_result":
             kind_err = ev.get("error_kind")
             if kind_err in INVALID_TOOL_KINDS:

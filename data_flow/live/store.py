@@ -38,6 +38,7 @@ from data_flow.live.agents import (
     as_float,
     as_int,
 )
+from data_flow.live.economics import EconomicsCache, economics_stats
 from data_flow.live.metrics import RoundTripTracker, series_stats
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.tail import FileStamp
@@ -108,6 +109,7 @@ class LiveStore:
         self._responses: dict[tuple[Any, ...], tuple[tuple[Any, ...], Body]] = {}
         self._benchmark: tuple[int, dict[str, Any], Any] | None = None
         self._decisions: OrderedDict[tuple[str, str], tuple[Any, dict[str, Any]]] = OrderedDict()
+        self._economics = EconomicsCache()
 
     # --- refresh -----------------------------------------------------------------------
     def refresh(self, *, force: bool = False) -> int:
@@ -334,7 +336,25 @@ class LiveStore:
             "model_calls": totals["model_calls"],
             "mean_latency_ms": _r(totals["mean_latency_ms"], 2),
             "windows_done": len(view.windows),
+            **self._economics_item(view, series, {**totals, "provider": provider}, equity),
         }
+
+    def _economics_item(
+        self, view: AgentView, series: _Series, totals: dict[str, Any], equity: float
+    ) -> dict[str, Any]:
+        """Tokens, cost, latency percentiles, PnL net of cost, post-cutoff figures."""
+        latencies = [ms for wid in view.order for ms in view.windows[wid].log.latencies]
+        return economics_stats(
+            self._economics.get(view.dir, view.signature),
+            provider=totals["provider"],
+            tokens_in=totals["tokens_in"],
+            tokens_out=totals["tokens_out"],
+            decisions=len(view.windows),
+            latencies=latencies,
+            points=series.market_days,
+            initial=series.initial,
+            equity=equity,
+        )
 
     def current_positions(self, signature: str) -> dict[str, Any]:
         with self._lock:

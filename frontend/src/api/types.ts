@@ -121,6 +121,25 @@ export interface ModelStat {
   model_calls?: number;
   mean_latency_ms: number | null;
   windows_done: number;
+  /** Cost, latency and knowledge-cutoff figures (absent from servers that predate them). */
+  tokens_per_decision?: number | null;
+  /** CNY; 0 for baselines, null for a model without pricing. */
+  inference_cost_cny?: number | null;
+  cost_per_decision_cny?: number | null;
+  latency_p50_ms?: number | null;
+  latency_p95_ms?: number | null;
+  pnl_cny?: number;
+  pnl_net_of_cost_cny?: number | null;
+  knowledge_cutoff?: string | null;
+  /** A model agent without a knowledge cutoff: its results cannot be split at it. */
+  knowledge_cutoff_missing?: boolean;
+  post_cutoff?: PostCutoff | null;
+}
+
+export interface PostCutoff {
+  windows: number;
+  return_pct: number | null;
+  pnl_cny: number | null;
 }
 
 export interface BenchmarkStat {

@@ -47,6 +47,24 @@ function Cell({
   );
 }
 
+function latencyText(s: ModelStat): string {
+  if (s.latency_p50_ms == null || s.latency_p95_ms == null) return "—";
+  const ms = (v: number) => fixed(v, v < 10 ? 2 : 0);
+  return `${ms(s.latency_p50_ms)} / ${ms(s.latency_p95_ms)} ms`;
+}
+
+/** Post-cutoff return; "no cutoff" flags a model agent without a knowledge cutoff. */
+export function cutoffText(s: ModelStat): string {
+  if (s.knowledge_cutoff_missing) return "no cutoff";
+  return pct(s.post_cutoff?.return_pct ?? null, 2, true);
+}
+
+function cutoffTitle(s: ModelStat): string | undefined {
+  if (s.knowledge_cutoff_missing) return "No knowledge_cutoff in the config: results may include what the model knew";
+  if (!s.knowledge_cutoff || !s.post_cutoff) return undefined;
+  return `${s.post_cutoff.windows} windows after the cutoff ${s.knowledge_cutoff}`;
+}
+
 export function Leaderboard({ stats }: { stats: ModelStatsResponse }) {
   const rows = rankRows(stats);
   const agentRanks = new Map(
@@ -86,6 +104,21 @@ export function Leaderboard({ stats }: { stats: ModelStatsResponse }) {
             <th className="num" title="Decision windows completed">
               Windows
             </th>
+            <th className="num" title="Prompt + completion tokens per decision window">
+              Tok/dec
+            </th>
+            <th className="num" title="Inference cost of the run (pricing × FX); baselines cost 0">
+              Cost (CNY)
+            </th>
+            <th className="num" title="Profit and loss minus the inference cost">
+              Net PnL (CNY)
+            </th>
+            <th className="num" title="Latency per model call, median / 95th percentile">
+              Latency p50/p95
+            </th>
+            <th className="num" title="Return over the windows after the model's knowledge cutoff only">
+              After cutoff
+            </th>
             <th>Last action</th>
           </tr>
         </thead>
@@ -117,7 +150,7 @@ export function Leaderboard({ stats }: { stats: ModelStatsResponse }) {
                     value={b.max_drawdown_pct}
                     text={pct(b.max_drawdown_pct)}
                   />
-                  <td className="muted" colSpan={7} />
+                  <td className="muted" colSpan={12} />
                   <td className="muted">{stamp(b.last_update)}</td>
                 </tr>
               );
@@ -177,6 +210,35 @@ export function Leaderboard({ stats }: { stats: ModelStatsResponse }) {
                   title={`${s.invalid_tool_calls} invalid tool calls`}
                 />
                 <Cell col="windows_done" value={s.windows_done} text={int(s.windows_done)} />
+                <Cell
+                  col="tokens_per_decision"
+                  value={s.tokens_per_decision}
+                  text={fixed(s.tokens_per_decision, 0)}
+                />
+                <Cell
+                  col="inference_cost_cny"
+                  value={s.inference_cost_cny}
+                  text={money(s.inference_cost_cny)}
+                  title={`${money(s.cost_per_decision_cny, 4)} per decision`}
+                />
+                <Cell
+                  col="pnl_net_of_cost_cny"
+                  value={s.pnl_net_of_cost_cny}
+                  text={money(s.pnl_net_of_cost_cny)}
+                  className={tone(s.pnl_net_of_cost_cny)}
+                />
+                <Cell
+                  col="latency_p95_ms"
+                  value={s.latency_p95_ms}
+                  text={latencyText(s)}
+                />
+                <Cell
+                  col="post_cutoff_return_pct"
+                  value={s.post_cutoff?.return_pct}
+                  text={cutoffText(s)}
+                  className={s.knowledge_cutoff_missing ? "warn" : tone(s.post_cutoff?.return_pct)}
+                  title={cutoffTitle(s)}
+                />
                 <td className="last-action" title={stamp(s.last_update)}>
                   {s.last_action ?? "—"}
                 </td>

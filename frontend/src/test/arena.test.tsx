@@ -68,6 +68,45 @@ describe("Arena view: leaderboard", () => {
     expect(screen.getByTestId("lb-updated").textContent).toContain("2025-11-23 18:40:12");
   });
 
+  it("shows cost, net PnL, latency percentiles and post-cutoff figures", async () => {
+    mockApi(ROUTES);
+    render(<App />);
+    await screen.findByRole("table", { name: "Leaderboard" });
+    const cell = (sig: string, col: string) =>
+      screen.getByTestId(`lb-row-${sig}`).querySelector(`[data-col="${col}"]`);
+    expect(cell("gpt-5", "tokens_per_decision")?.textContent).toBe("142249");
+    expect(cell("gpt-5", "inference_cost_cny")?.textContent).toBe("118.10");
+    expect(cell("gpt-5", "inference_cost_cny")).toHaveAttribute("title", "13.1219 per decision");
+    expect(cell("gpt-5", "pnl_net_of_cost_cny")?.textContent).toBe("-8,818.10");
+    expect(cell("gpt-5", "pnl_net_of_cost_cny")).toHaveClass("neg");
+    expect(cell("gpt-5", "latency_p95_ms")?.textContent).toBe("3980 / 9121 ms");
+    expect(cell("gpt-5", "post_cutoff_return_pct")?.textContent).toBe("-1.12%");
+    expect(cell("gpt-5", "post_cutoff_return_pct")).toHaveAttribute(
+      "title",
+      "6 windows after the cutoff 2025-11-03",
+    );
+    // a baseline costs 0; its net PnL is its PnL
+    expect(cell("baseline-momentum", "inference_cost_cny")?.textContent).toBe("0.00");
+    expect(cell("baseline-momentum", "pnl_net_of_cost_cny")?.textContent).toBe("12,300.12");
+    expect(cell("baseline-momentum", "latency_p95_ms")?.textContent).toBe("0.35 / 0.90 ms");
+    // an older server without these fields: shown as missing, not as zero
+    expect(cell("baseline-buy-and-hold", "inference_cost_cny")?.textContent).toBe("—");
+    expect(cell("baseline-buy-and-hold", "post_cutoff_return_pct")?.textContent).toBe("—");
+  });
+
+  it("flags a model agent without a knowledge cutoff", async () => {
+    const flagged = structuredClone(stats) as ModelStatsResponse;
+    const gpt = flagged.data.find((s) => s.signature === "gpt-5");
+    if (!gpt) throw new Error("fixture");
+    Object.assign(gpt, { knowledge_cutoff: null, knowledge_cutoff_missing: true, post_cutoff: null });
+    mockApi({ ...ROUTES, "GET /api/live/model-stats": flagged });
+    render(<App />);
+    await screen.findByRole("table", { name: "Leaderboard" });
+    const c = screen.getByTestId("lb-row-gpt-5").querySelector('[data-col="post_cutoff_return_pct"]');
+    expect(c?.textContent).toBe("no cutoff");
+    expect(c).toHaveClass("warn");
+  });
+
   it("shows an empty state when no agent has records", async () => {
     mockApi({ ...ROUTES, "GET /api/live/model-stats": { data: [], benchmark: null, updated_at: null } });
     render(<App />);
