@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from data_flow.errors import CorruptRecordError
+from data_flow.textsafe import scrub_text, utf8
 
 log = logging.getLogger(__name__)
 
 
 def dumps_line(obj: Any) -> str:
-    """Compact, deterministic JSON for one record line (no newline)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Compact, deterministic JSON for one record line (no newline); lone surrogates in its
+    strings become U+FFFD (data_flow.textsafe), so the line always encodes as UTF-8."""
+    return scrub_text(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -44,7 +46,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, utf8(text))
 
 
 def atomic_write_json(path: Path, obj: Any, *, indent: int | None = 2) -> None:
