@@ -214,8 +214,11 @@ hostile_values = st.recursive(
         any_text,
         st.dictionaries(fields, hostile_values, max_size=4).map(json.dumps),
         st.fixed_dictionaries(
-            {"symbol": st.just("SH688008"), "action": st.sampled_from(["BUY", "SELL"])},
-            optional={"quantity": hostile_values},
+            {
+                "symbol": st.just("SH688008"),
+                "action": st.just("BUY"),
+                "quantity": st.integers(10**9 - 2, 10**40) | st.floats(min_value=1e8),
+            }
         ).map(json.dumps),
     ),
 )
