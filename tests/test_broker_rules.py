@@ -9,8 +9,8 @@ import pytest
 from agent_engine.rules import (
     Board,
     OrderSide,
-    RejectReason,
     Rejection,
+    RejectReason,
     board_of,
     check_buy_lot,
     check_quantity,
