@@ -5,26 +5,27 @@ Python keeps it in a `str`, but such a string cannot be encoded as UTF-8, so wri
 decision log, the ledger, an HTTP body or an API response would raise `UnicodeEncodeError`.
 
 The arena replaces every lone surrogate by U+FFFD (the Unicode replacement character) where
-outside text enters (the LLM clients' parsing, tool results) and where records leave
-(`fsio.dumps_line`, `fsio.atomic_write_text`, the live API's JSON bodies). A high+low pair that
-arrived as two code points is joined into the one character it encodes. The raw `arguments`
-text of a tool call is kept as sent, so an escaped "\\ud800" in it stays visible in the log.
+outside text enters (the LLM clients' parsing, tool arguments and results) and where records
+leave (the JSONL writers of `fsio` and `decision_log`, `fsio.atomic_write_text`, the live API's
+JSON bodies and log reader). A high+low pair that arrived as two code points is joined into the
+one character it encodes. The raw `arguments` text of a tool call is kept as sent, so an
+escaped "\\ud800" in it stays visible in the log.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
-
-REPLACEMENT = "\ufffd"
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def scrub_text(text: str) -> str:
     """`text` with lone surrogates replaced by U+FFFD (the same object when there are none)."""
-    if text.isascii() or _SURROGATE.search(text) is None:
+    if text.isascii():
         return text
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    try:
+        text.encode("utf-8")  # a C-speed check, faster than a regex search for surrogates
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def scrub(value: Any) -> Any:

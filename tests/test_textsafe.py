@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from agent_engine.decision_log import DecisionLog, read_events
 from api_server import ApiSettings, create_app
 from data_flow.clock import SHANGHAI
-from data_flow.fsio import JsonlAppender, atomic_write_json, dumps_line, read_jsonl
+from data_flow.fsio import JsonlAppender, atomic_write_json, line_bytes, read_jsonl
 from data_flow.live.tail import JsonlTail, parse_lines
 from data_flow.textsafe import scrub, scrub_text, utf8
 from tests.api_fixtures import write_scenario
@@ -46,8 +46,8 @@ def test_clean_text_is_returned_as_is_and_scrub_walks_containers() -> None:
 
 
 def test_record_lines_and_files_store_lone_surrogates_as_replacement(tmp_path: Path) -> None:
-    line = dumps_line({"text": LONE, LONE: 1})
-    assert line == '{"text":"a\ufffdb\ufffdc","a\ufffdb\ufffdc":1}'
+    line = line_bytes({"text": LONE, LONE: 1})
+    assert line == '{"text":"a\ufffdb\ufffdc","a\ufffdb\ufffdc":1}\n'.encode()
     path = tmp_path / "x.jsonl"
     with JsonlAppender(path) as out:
         out.append({"text": LONE})  # raised UnicodeEncodeError before
