@@ -60,7 +60,8 @@ def _pow(a: Number, b: Number) -> Number:
         raise CalcError(f"exponent magnitude exceeds {MAX_EXPONENT}")
     if a == 0 and b < 0:
         raise CalcError("zero cannot be raised to a negative power")
-    if abs(a) > 1 and abs(b) * math.log10(abs(a)) > math.log10(MAX_MAGNITUDE):
+    # |a ** b| = 10 ** (b * log10|a|): refuse before computing (2**-64 is fine, 0.1**-64 not)
+    if a != 0 and b * math.log10(abs(a)) > math.log10(MAX_MAGNITUDE):
         raise CalcError(f"magnitude exceeds {MAX_MAGNITUDE:g}")
     result = a**b
     if isinstance(result, complex):
@@ -136,7 +137,9 @@ def _eval(node: ast.AST, depth: int) -> Number:
         right = _eval(node.right, depth + 1)
         try:
             return _check(op(left, right))
-        except (OverflowError, ZeroDivisionError) as err:
+        except OverflowError:
+            raise CalcError(f"magnitude exceeds {MAX_MAGNITUDE:g}") from None
+        except ZeroDivisionError as err:
             raise CalcError(str(err)) from None
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:

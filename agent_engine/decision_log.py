@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from data_flow.clock import SHANGHAI, now_iso
-from data_flow.fsio import dumps_line, read_jsonl, repair_torn_tail
+from data_flow.fsio import line_bytes, read_jsonl, repair_torn_tail
 
 SCHEMA_VERSION = 1
 EVENT_TYPES = ("window_start", "prompt", "model_call", "tool_result", "window_end")
@@ -86,7 +86,7 @@ class DecisionLog:
         record.update(fields)
         if self._secrets:
             record = redact(record, self._secrets)
-        self._fh.write((dumps_line(record) + "\n").encode("utf-8"))
+        self._fh.write(line_bytes(record))
         self._fh.flush()
         return record
 

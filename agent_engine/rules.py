@@ -44,6 +44,7 @@ from data_flow.symbols import Board, price_limits
 
 __all__ = [
     "LOT",
+    "MAX_ORDER_SHARES",
     "STAR_MIN_SHARES",
     "Board",
     "Fees",
@@ -70,6 +71,9 @@ AVG_STEP = Decimal("0.0001")
 BPS = Decimal("10000")
 LOT = 100
 STAR_MIN_SHARES = 200
+# No order may exceed this many shares: far above any real order, and it keeps every notional
+# (price × quantity) well inside Decimal's 28 significant digits.
+MAX_ORDER_SHARES = 1_000_000_000
 
 
 class OrderSide(StrEnum):
@@ -159,13 +163,30 @@ def board_of(symbol: str) -> Board | None:
 
 
 def check_quantity(quantity: Any) -> Rejection | None:
-    """Quantities are positive integers (not bools, floats or strings)."""
+    """Quantities are integers in 1..MAX_ORDER_SHARES (not bools, floats or strings)."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         return Rejection(
             RejectReason.INVALID_QUANTITY,
-            f"Quantity must be a positive whole number of shares; you sent {quantity!r}.",
+            "Quantity must be a positive whole number of shares; you sent "
+            f"{_quantity_text(quantity)}.",
+        )
+    if quantity > MAX_ORDER_SHARES:
+        return Rejection(
+            RejectReason.INVALID_QUANTITY,
+            f"Quantity must be at most {MAX_ORDER_SHARES:,} shares; you sent "
+            f"{_quantity_text(quantity, grouped=True)}.",
         )
     return None
+
+
+def _quantity_text(quantity: Any, *, grouped: bool = False) -> str:
+    """A short text of a (possibly absurd) quantity for a message."""
+    if isinstance(quantity, int) and not isinstance(quantity, bool):
+        if abs(quantity) >= 10**18:
+            return "a number of more than 18 digits"
+        return f"{quantity:,}" if grouped else str(quantity)
+    text = repr(quantity[:41] if isinstance(quantity, str) else quantity)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def check_buy_lot(board: Board, quantity: int) -> Rejection | None:
@@ -196,6 +217,8 @@ def check_sell_lot(board: Board, quantity: int, holding: int) -> Rejection | Non
             return None
         if holding < STAR_MIN_SHARES:
             hint = f"You hold {holding} (below {STAR_MIN_SHARES}), so sell all {holding} at once."
+        elif holding == STAR_MIN_SHARES:
+            hint = f"You hold exactly {holding}, so sell all {holding} at once."
         else:
             hint = f"Sell between {STAR_MIN_SHARES} and {holding} shares."
         return Rejection(

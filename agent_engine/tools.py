@@ -20,31 +20,48 @@ Symbols are accepted case-insensitively and in the common forms "SH688008", "sh6
 code is accepted only when exactly one symbol of the universe has it (otherwise the model is
 asked for the prefix).
 
-Numbers in arguments: `quantity` and `hours` must be whole numbers; a JSON string of digits
-("100") or an integral float (100.0) is accepted, anything else ("abc", 1.5, -100, 0, true)
-is an `invalid_arguments` error.
+Arguments are parsed and bounded in `agent_engine.tool_args` (whole numbers 1..10^9, at most
+10,000 characters of arguments, ...). `ToolBox.run` never raises for anything the model sends:
+an unexpected failure while handling a call becomes an `invalid_arguments` result (and is
+logged); only a failure to record a fill (disk, bookkeeping) propagates. Tool results never
+contain lone surrogates (data_flow.textsafe), so they can always be logged and sent back.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from typing import Any
 
 from agent_engine.broker import Broker, Fill, Order, OrderSide, Portfolio, Quote
-from agent_engine.calc import MAX_EXPRESSION_CHARS, CalcError, evaluate, format_number
-from agent_engine.llm.base import ToolCall, ToolSpec
+from agent_engine.calc import CalcError, evaluate, format_number
+from agent_engine.llm.base import ToolCall
+from agent_engine.tool_args import (
+    ERROR_INVALID_ARGUMENTS,
+    ERROR_INVALID_JSON,
+    TOOL_NAMES,
+    TOOL_SPECS,
+    ArgumentError,
+    CalculateArgs,
+    ExecuteTradeArgs,
+    GetNewsArgs,
+    GetPortfolioArgs,
+    GetStockPriceArgs,
+    ToolArgs,
+    parse_arguments,
+    shown,
+)
 from data_flow.clock import SHANGHAI, decision_time_text
+from data_flow.textsafe import scrub_text
+
+log = logging.getLogger(__name__)
 
 ERROR_UNKNOWN_TOOL = "unknown_tool"
-ERROR_INVALID_JSON = "invalid_json"
-ERROR_INVALID_ARGUMENTS = "invalid_arguments"
 ERROR_UNKNOWN_SYMBOL = "unknown_symbol"
 ERROR_REJECTED_ORDER = "rejected_order"
 # error kinds counted as invalid tool calls (a rejected order is counted separately)
@@ -52,174 +69,8 @@ INVALID_CALL_KINDS = frozenset(
     {ERROR_UNKNOWN_TOOL, ERROR_INVALID_JSON, ERROR_INVALID_ARGUMENTS, ERROR_UNKNOWN_SYMBOL}
 )
 
-INDICATOR_NAMES = ("rsi", "rsi_short", "macd", "bollinger")
 MAX_NEWS_CONTENT_CHARS = 400
 MAX_HOURS = 24 * 30
-
-# --- argument models ----------------------------------------------------------------------
-
-
-def _whole_number(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"must be a whole number, not a boolean ({value!r})")
-    integral_float = isinstance(value, float) and value.is_integer()
-    digits = isinstance(value, str) and re.fullmatch(r"\s*\d{1,15}\s*", value) is not None
-    if isinstance(value, int) or integral_float or digits:
-        number = int(value)
-    else:
-        raise ValueError(f"must be a whole number, got {value!r}")
-    if number <= 0:
-        raise ValueError(f"must be a positive whole number, got {value!r}")
-    return number
-
-
-def _indicator_list(value: Any) -> Any:
-    if value is None or value is True:
-        return list(INDICATOR_NAMES)
-    if value is False:
-        return []
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("", "all"):
-            return list(INDICATOR_NAMES)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
-
-
-def _indicator_names(value: list[str]) -> list[str]:
-    out: list[str] = []
-    aliases = {"bb": "bollinger", "boll": "bollinger", "bollinger_bands": "bollinger"}
-    for raw in value:
-        name = aliases.get(raw.strip().lower(), raw.strip().lower())
-        if name not in INDICATOR_NAMES:
-            raise ValueError(f"unknown indicator {raw!r}; choose from {', '.join(INDICATOR_NAMES)}")
-        if name not in out:
-            out.append(name)
-    return out
-
-
-def _symbol_text(value: Any) -> Any:
-    """A bare code sent as a JSON number (688008) is read as the 6-digit text "688008"."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 999_999:
-        return f"{value:06d}"
-    return value
-
-
-WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
-SymbolText = Annotated[str, BeforeValidator(_symbol_text), Field(min_length=1, max_length=32)]
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GetStockPriceArgs(_Args):
-    symbol: SymbolText
-    indicators: Annotated[list[str], BeforeValidator(_indicator_list)] = Field(
-        default_factory=lambda: list(INDICATOR_NAMES)
-    )
-
-    def names(self) -> list[str]:
-        return _indicator_names(self.indicators)
-
-
-class GetNewsArgs(_Args):
-    symbol: SymbolText | None = None
-    hours: WholeNumber | None = None
-
-
-class GetPortfolioArgs(_Args):
-    pass
-
-
-class ExecuteTradeArgs(_Args):
-    symbol: SymbolText
-    action: Annotated[str, Field(min_length=1, max_length=16)]
-    quantity: WholeNumber
-
-
-class CalculateArgs(_Args):
-    expression: Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_CHARS)]
-
-
-TOOL_SPECS: list[ToolSpec] = [
-    ToolSpec(
-        name="get_stock_price",
-        description=(
-            "Price of one stock as of the decision time: current price, change vs previous "
-            "close, daily limit prices, today's open/high/low/volume so far, recent hourly bars "
-            "and technical indicators (RSI14, RSI3, MACD 12/26/9, Bollinger 20/2)."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "symbol": {"type": "string", "description": "e.g. SH688008"},
-                "indicators": {
-                    "type": "array",
-                    "items": {"type": "string", "enum": list(INDICATOR_NAMES)},
-                    "description": "indicators to include (default: all)",
-                },
-            },
-            "required": ["symbol"],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="get_news",
-        description=(
-            "News published in the last `hours` hours up to the decision time, newest first; "
-            "optionally only for one symbol."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "symbol": {"type": "string", "description": "e.g. SH688008 (optional)"},
-                "hours": {"type": "integer", "minimum": 1, "description": "look-back window"},
-            },
-            "required": [],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="get_portfolio",
-        description=(
-            "Your cash, holdings (shares, sellable today, average cost, market value, "
-            "unrealized PnL, weight) and total equity at the decision-time prices."
-        ),
-        parameters={"type": "object", "properties": {}, "additionalProperties": False},
-    ),
-    ToolSpec(
-        name="execute_trade",
-        description=(
-            "Place a market order at the current price. BUY or SELL a whole number of shares; "
-            "returns the fill (price, fees, cash after) or the rejection reason."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "symbol": {"type": "string", "description": "e.g. SH688008"},
-                "action": {"type": "string", "enum": ["BUY", "SELL"]},
-                "quantity": {"type": "integer", "minimum": 1, "description": "shares"},
-            },
-            "required": ["symbol", "action", "quantity"],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="calculate",
-        description=(
-            "Evaluate arithmetic: numbers, + - * / // % **, parentheses, abs/min/max/round. "
-            f"At most {MAX_EXPRESSION_CHARS} characters."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {"expression": {"type": "string", "description": "e.g. 125.5*200"}},
-            "required": ["expression"],
-            "additionalProperties": False,
-        },
-    ),
-]
-TOOL_NAMES = tuple(t.name for t in TOOL_SPECS)
 
 
 # --- results ------------------------------------------------------------------------------
@@ -236,7 +87,8 @@ class ToolOutcome:
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+    """A tool result's JSON text; lone surrogates become U+FFFD (see data_flow.textsafe)."""
+    return scrub_text(json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")))
 
 
 def error_outcome(kind: str, message: str, **extra: Any) -> ToolOutcome:
@@ -276,41 +128,6 @@ def normalize_symbol(text: Any, universe: Collection[str]) -> str | None:
 # --- the toolbox --------------------------------------------------------------------------
 
 
-def _json_arguments(raw: str) -> tuple[dict[str, Any] | None, ToolOutcome | None]:
-    text = raw.strip() if isinstance(raw, str) else ""
-    if text in ("", "null"):
-        return {}, None
-    try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, ValueError) as err:
-        return None, error_outcome(
-            ERROR_INVALID_JSON,
-            f"arguments are not valid JSON ({err}). Send a JSON object, e.g. "
-            '{"symbol": "SH688008"}.',
-        )
-    if value is None:
-        return {}, None
-    if not isinstance(value, dict):
-        return None, error_outcome(
-            ERROR_INVALID_ARGUMENTS,
-            f"arguments must be a JSON object, got {type(value).__name__}.",
-        )
-    return value, None
-
-
-def _validation_message(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "arguments"
-        msg = str(e["msg"]).removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif e["type"] == "missing":
-            msg = "required field is missing"
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)
-
-
 class ToolBox:
     """Runs the tools of one window. `record_fill(fill)` applies a fill to the portfolio,
     writes the ledger record and returns the record's `this_action`."""
@@ -339,7 +156,8 @@ class ToolBox:
         self.position_cap = position_cap
         self.news_lookback_hours = news_lookback_hours
         self.record_fill = record_fill
-        self._handlers: dict[str, tuple[type[_Args], Callable[[Any], ToolOutcome]]] = {
+        self._record_error: BaseException | None = None
+        self._handlers: dict[str, tuple[type[ToolArgs], Callable[[Any], ToolOutcome]]] = {
             "get_stock_price": (GetStockPriceArgs, self._get_stock_price),
             "get_news": (GetNewsArgs, self._get_news),
             "get_portfolio": (GetPortfolioArgs, self._get_portfolio),
@@ -350,23 +168,31 @@ class ToolBox:
     specs = TOOL_SPECS
 
     def run(self, call: ToolCall) -> ToolOutcome:
-        handler = self._handlers.get(call.name)
+        """The outcome of one tool call; never raises for anything the model sent."""
+        try:
+            return self._run(call)
+        except Exception as err:
+            if err is self._record_error:  # the fill was not recorded: not the model's fault
+                raise
+            log.exception("tool call %s failed on the model's arguments", shown(call.name))
+            return error_outcome(
+                ERROR_INVALID_ARGUMENTS,
+                f"{shown(call.name)} could not handle these arguments "
+                f"({type(err).__name__}); check them and try again.",
+            )
+
+    def _run(self, call: ToolCall) -> ToolOutcome:
+        handler = self._handlers.get(call.name) if isinstance(call.name, str) else None
         if handler is None:
             return error_outcome(
                 ERROR_UNKNOWN_TOOL,
-                f"unknown tool {call.name!r}. Available tools: {', '.join(TOOL_NAMES)}.",
+                f"unknown tool {shown(call.name)}. Available tools: {', '.join(TOOL_NAMES)}.",
             )
-        arguments, failure = _json_arguments(call.arguments)
-        if failure is not None:
-            return failure
         model_cls, fn = handler
         try:
-            args = model_cls.model_validate(arguments)
-        except ValidationError as err:
-            return error_outcome(
-                ERROR_INVALID_ARGUMENTS,
-                f"invalid arguments for {call.name}: {_validation_message(err)}",
-            )
+            args = parse_arguments(model_cls, call.name, call.arguments)
+        except ArgumentError as err:
+            return error_outcome(err.kind, err.message)
         return fn(args)
 
     # --- helpers ---------------------------------------------------------------------------
@@ -376,7 +202,7 @@ class ToolBox:
     def _unknown_symbol(self, text: str) -> ToolOutcome:
         return error_outcome(
             ERROR_UNKNOWN_SYMBOL,
-            f"{text!r} is not a symbol of this arena. "
+            f"{shown(text)} is not a symbol of this arena. "
             f"Tradable symbols: {', '.join(self.universe)}.",
         )
 
@@ -534,7 +360,7 @@ class ToolBox:
             return error_outcome(
                 ERROR_INVALID_ARGUMENTS,
                 "invalid arguments for execute_trade: action must be BUY or SELL, "
-                f"got {args.action!r}",
+                f"got {shown(args.action)}",
             )
         order = Order(symbol=symbol, side=OrderSide(action), quantity=args.quantity)
         outcome = self.broker.execute(self.portfolio, order, self.quotes, self.trade_date)
@@ -552,7 +378,11 @@ class ToolBox:
                 ok=False, result=text, error_kind=ERROR_REJECTED_ORDER, rejection=rejection
             )
         fill = outcome.fill
-        trade = self.record_fill(fill)
+        try:
+            trade = self.record_fill(fill)
+        except BaseException as err:
+            self._record_error = err
+            raise
         text = dumps(
             {
                 "status": "filled",

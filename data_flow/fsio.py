@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from data_flow.errors import CorruptRecordError
+from data_flow.textsafe import utf8
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,12 @@ log = logging.getLogger(__name__)
 def dumps_line(obj: Any) -> str:
     """Compact, deterministic JSON for one record line (no newline)."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def line_bytes(obj: Any) -> bytes:
+    """One record line as UTF-8 bytes with its newline; lone surrogates in its strings become
+    U+FFFD (data_flow.textsafe), at no cost when there are none."""
+    return utf8(dumps_line(obj) + "\n")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -44,7 +51,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, utf8(text))
 
 
 def atomic_write_json(path: Path, obj: Any, *, indent: int | None = 2) -> None:
@@ -110,7 +117,7 @@ class JsonlAppender:
         self._fh = open(path, "ab")  # noqa: SIM115 - kept open for the appender's life
 
     def append(self, record: Any) -> None:
-        self._fh.write((dumps_line(record) + "\n").encode("utf-8"))
+        self._fh.write(line_bytes(record))
         self._fh.flush()
         os.fsync(self._fh.fileno())
 

@@ -138,6 +138,15 @@ def _usage(step: dict[str, Any]) -> dict[str, int]:
     return usage
 
 
+def _encode(payload: Any) -> bytes:
+    """UTF-8 JSON; a payload with lone surrogates (a hostile model's "\\ud800") is sent with
+    ASCII escapes instead, as a real provider would send them."""
+    try:
+        return json.dumps(payload, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(payload).encode()
+
+
 def _arguments_text(arguments: Any) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
 
@@ -189,7 +198,7 @@ def render_openai(
         ]
         finish = step.get("finish_reason") or "tool_calls"
     payload = {**base, "choices": [{"index": 0, "message": message, "finish_reason": finish}]}
-    return 200, {}, json.dumps(payload, ensure_ascii=False).encode()
+    return 200, {}, _encode(payload)
 
 
 def render_anthropic(
@@ -252,7 +261,7 @@ def render_anthropic(
             )
         stop = step.get("finish_reason") or "tool_use"
     payload = {**base, "content": blocks, "stop_reason": stop}
-    return 200, {}, json.dumps(payload, ensure_ascii=False).encode()
+    return 200, {}, _encode(payload)
 
 
 # --- the server -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from agent_engine.rules import (
     Board,
     OrderSide,
+    Rejection,
     RejectReason,
     board_of,
     check_buy_lot,
@@ -87,6 +88,24 @@ def test_check_quantity_accepts(quantity: int) -> None:
 
 
 @pytest.mark.parametrize(
+    ("quantity", "sent"),
+    [
+        (10**9 + 1, "1,000,000,001"),
+        (10**17, "100,000,000,000,000,000"),
+        (10**30, "a number of more than 18 digits"),
+        (10**5000, "a number of more than 18 digits"),  # str() of it would raise
+    ],
+    ids=["1e9+1", "1e17", "1e30", "1e5000"],
+)
+def test_check_quantity_rejects_absurd_sizes(quantity: int, sent: str) -> None:
+    rejection = check_quantity(quantity)
+    assert rejection == Rejection(
+        RejectReason.INVALID_QUANTITY,
+        f"Quantity must be at most 1,000,000,000 shares; you sent {sent}.",
+    )
+
+
+@pytest.mark.parametrize(
     ("board", "quantity", "reason"),
     [
         (Board.MAIN, 100, None),
@@ -138,6 +157,25 @@ def test_check_buy_lot(board: Board, quantity: int, reason: RejectReason | None)
 )
 def test_check_sell_lot(board: Board, quantity: int, holding: int, ok: bool) -> None:
     assert (check_sell_lot(board, quantity, holding) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("quantity", "holding", "hint"),
+    [
+        # holding exactly 200: only the whole 200 is allowed (was "between 200 and 200")
+        (199, 200, "You hold exactly 200, so sell all 200 at once."),
+        (1, 200, "You hold exactly 200, so sell all 200 at once."),
+        (199, 201, "Sell between 200 and 201 shares."),
+        (100, 150, "You hold 150 (below 200), so sell all 150 at once."),
+    ],
+    ids=lambda v: str(v),
+)
+def test_star_sell_rejection_says_what_is_allowed(quantity: int, holding: int, hint: str) -> None:
+    rejection = check_sell_lot(Board.STAR, quantity, holding)
+    assert rejection == Rejection(
+        RejectReason.BELOW_MINIMUM,
+        f"STAR market orders need at least 200 shares; you asked {quantity}. {hint}",
+    )
 
 
 @pytest.mark.parametrize(

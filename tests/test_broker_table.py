@@ -378,6 +378,18 @@ CASES = [
     Case("reject_star_sell_part_of_remainder", ("SH688008", SELL, 100), q("SH688008", "100.00"),
          holdings={"SH688008": (150, 150, "100.0000", PREV)},
          reason=RejectReason.BELOW_MINIMUM, says=("sell all 150",)),
+    # holding exactly 200: the only valid sell is all 200 (not "between 200 and 200")
+    Case("reject_star_sell_199_of_200", ("SH688008", SELL, 199), q("SH688008", "100.00"),
+         holdings={"SH688008": (200, 200, "100.0000", PREV)},
+         reason=RejectReason.BELOW_MINIMUM,
+         says=("you asked 199. You hold exactly 200, so sell all 200 at once.",)),
+    # 1e30 shares: used to raise decimal.InvalidOperation computing the notional
+    Case("reject_qty_1e30", ("SH688008", BUY, 10**30), q("SH688008", "100.00"),
+         reason=RejectReason.INVALID_QUANTITY,
+         says=("at most 1,000,000,000 shares; you sent a number of more than 18 digits",)),
+    Case("reject_sell_qty_above_max", ("SH688008", SELL, 10**9 + 1), q("SH688008", "100.00"),
+         holdings={"SH688008": (200, 200, "100.0000", PREV)},
+         reason=RejectReason.INVALID_QUANTITY, says=("you sent 1,000,000,001",)),
     Case("reject_t1_same_day", ("SH688008", SELL, 1000), q("SH688008", "100.00"),
          holdings={"SH688008": (1000, 0, "100.0310", D0)},
          reason=RejectReason.INSUFFICIENT_SELLABLE, says=("only 0", "T+1", "2025-11-03")),

@@ -26,6 +26,8 @@ from agent_engine.calc import MAX_EXPRESSION_CHARS, CalcError, evaluate, format_
         ("1000000*0.2/125.5", 1000000 * 0.2 / 125.5),
         ("1e3 * 2", 2000.0),
         ("2**-2", 0.25),
+        ("2**-64", 2**-64),  # a tiny result of a big base: not "magnitude exceeds"
+        ("2 ** -64 ** 1", 2**-64),
     ],
     ids=lambda v: str(v),
 )
@@ -41,6 +43,11 @@ def test_evaluates_arithmetic(expression: str, expected: float) -> None:
         ("2**64", "magnitude exceeds 1e+15"),
         ("99999999999999999", "magnitude exceeds 1e+15"),
         ("1e308*10", "magnitude exceeds 1e+15"),
+        ("10**10**10", "exponent magnitude exceeds 64"),
+        ("(1e-15)**-64", "magnitude exceeds 1e+15"),  # refused before computing
+        ("1e-300**-2", "magnitude exceeds 1e+15"),  # was "(34, 'Numerical result out of range')"
+        ("5e-324**-1", "magnitude exceeds 1e+15"),
+        ("0.1**-64", "magnitude exceeds 1e+15"),
         ("1/0", "division by zero"),
         ("1//0", "division by zero"),
         ("5 % 0", "modulo by zero"),

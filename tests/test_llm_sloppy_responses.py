@@ -110,6 +110,65 @@ def test_anthropic_odd_bodies_never_crash(server: FakeLLMServer, body: Any) -> N
     assert all(isinstance(c.arguments, str) for c in response.tool_calls)
 
 
+def test_openai_lone_surrogates_are_parsed_as_replacement_characters(
+    server: FakeLLMServer,
+) -> None:
+    # the fake server sends these as JSON escapes ("\\ud800"), as a provider would
+    message = {
+        "role": "assistant",
+        "content": "I \ud800 think",
+        "reasoning_content": "why \udfff",
+        "tool_calls": [
+            {"id": "c\ud800", "type": "function",
+             "function": {"name": "get_news\ud800", "arguments": '{"symbol": "\ud800"}'}},
+            {"id": "d", "type": "function",
+             "function": {"name": "get_news", "arguments": {"symbol": "x\udc00"}}},
+        ],
+    }  # fmt: skip
+    server.add({"kind": "raw", "body": completion(message)})
+    response = openai_client(server).complete("s", [Message.user("u")], [])
+    assert (response.text, response.reasoning) == ("I \ufffd think", "why \ufffd")
+    assert response.tool_calls == [
+        ToolCall("c\ufffd", "get_news\ufffd", '{"symbol": "\ufffd"}'),
+        ToolCall("d", "get_news", '{"symbol": "x\ufffd"}'),
+    ]
+
+
+def test_anthropic_lone_surrogates_are_parsed_and_can_be_sent_back(
+    server: FakeLLMServer,
+) -> None:
+    body = {
+        "id": "m1", "type": "message", "role": "assistant", "model": "m",
+        "stop_reason": "tool_use", "usage": {"input_tokens": 1, "output_tokens": 1},
+        "content": [
+            {"type": "thinking", "thinking": "hm \ud800", "signature": "s"},
+            {"type": "text", "text": "I \ud800 think"},
+            {"type": "tool_use", "id": "t\ud800", "name": "get_news\udfff",
+             "input": {"symbol": "\ud800"}},
+        ],
+    }  # fmt: skip
+    server.add({"kind": "raw", "body": body})
+    client = AnthropicMessagesClient(
+        "m", api_key="k-123456", base_url=server.anthropic_base_url, timeout=5
+    )
+    response = client.complete("s", [Message.user("u")], [])
+    assert (response.text, response.reasoning) == ("I \ufffd think", "hm \ufffd")
+    assert response.tool_calls == [ToolCall("t\ufffd", "get_news\ufffd", '{"symbol": "\ufffd"}')]
+    # The next turn sends it all back (plus arguments holding an escaped lone surrogate, which
+    # json.loads turns into one): the SDK must be able to encode the body as UTF-8.
+    escaped = ToolCall("t2", "get_news", '{"symbol": "\\ud800"}')
+    server.add({"kind": "text", "text": "ok"})
+    history = [
+        Message.user("u"),
+        Message.assistant(response.text, [*response.tool_calls, escaped], response.provider_blocks),
+        Message.tool("t\ufffd", "get_news\ufffd", "r1"),
+        Message.tool("t2", "get_news", "r2"),
+    ]
+    assert client.complete("s", history, []).text == "ok"
+    sent = server.bodies("/messages")[-1]["messages"][1]["content"]
+    assert sent[-1]["input"] == {"symbol": "\ufffd"}
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: (
@@ -136,6 +195,41 @@ def test_fuzzed_tool_calls_always_return_an_outcome(name: str, arguments: str) -
     assert isinstance(outcome.result, str) and outcome.result
     json.loads(outcome.result)
     assert outcome.ok == (outcome.error_kind is None)
+
+
+# Hostile values: any code point (lone surrogates included), NaN/Infinity, huge numbers.
+any_text = st.text(st.characters(exclude_categories=()), max_size=40)
+hostile_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers(-(10**40), 10**40) | any_text
+    | st.sampled_from([1e30, -0.0, 1e-30, 10**9, 10**9 + 1, "1e30", "9" * 30, "SH688008"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(TOOL_NAMES) | any_text,
+    arguments=st.one_of(
+        any_text,
+        st.dictionaries(fields, hostile_values, max_size=4).map(json.dumps),
+        st.fixed_dictionaries(
+            {
+                "symbol": st.just("SH688008"),
+                "action": st.just("BUY"),
+                "quantity": st.integers(10**9 - 2, 10**40) | st.floats(min_value=1e8),
+            }
+        ).map(json.dumps),
+    ),
+)
+def test_hostile_tool_calls_give_storable_error_results(name: str, arguments: str) -> None:
+    box, fills = make_box()
+    outcome = box.run(ToolCall("id", name, arguments))
+    outcome.result.encode("utf-8")  # no lone surrogate in what is logged and sent back
+    json.loads(outcome.result)
+    assert len(outcome.result) < 2000
+    assert outcome.ok == (outcome.error_kind is None)
+    assert fills == [] or outcome.fill is not None
 
 
 @settings(max_examples=500, deadline=None)

@@ -22,6 +22,7 @@ from agent_engine.errors import (
     classify_sdk_error,
 )
 from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
+from data_flow.textsafe import scrub, scrub_text
 from settings.config import ConfigError
 
 DEFAULT_MAX_TOKENS = 4096
@@ -41,9 +42,10 @@ def request_parameters(parameters: Mapping[str, Any]) -> tuple[int, dict[str, An
 def _input_dict(arguments: str) -> dict[str, Any]:
     try:
         value = json.loads(arguments) if arguments else {}
-    except (json.JSONDecodeError, TypeError):
+    except (json.JSONDecodeError, TypeError, ValueError, RecursionError):
         return {}
-    return value if isinstance(value, dict) else {}
+    # an escaped lone surrogate would make the SDK's UTF-8 body encoding fail
+    return scrub(value) if isinstance(value, dict) else {}
 
 
 def to_wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -120,13 +122,15 @@ def parse_message(message: Any, fallback_model: str, latency_ms: float) -> LLMRe
         kind = _get(block, "type")
         if kind == "thinking":
             kept.append(
-                {"type": "thinking", "thinking": _get(block, "thinking") or "",
-                 "signature": _get(block, "signature") or ""}
+                {"type": "thinking", "thinking": scrub_text(str(_get(block, "thinking") or "")),
+                 "signature": scrub_text(str(_get(block, "signature") or ""))}
             )  # fmt: skip
         elif kind == "redacted_thinking":
-            kept.append({"type": "redacted_thinking", "data": _get(block, "data") or ""})
+            kept.append(
+                {"type": "redacted_thinking", "data": scrub_text(str(_get(block, "data") or ""))}
+            )
         elif kind == "text":
-            texts.append(str(_get(block, "text") or ""))
+            texts.append(scrub_text(str(_get(block, "text") or "")))
         elif kind == "tool_use":
             raw_input = _get(block, "input")
             if isinstance(raw_input, str):
@@ -137,10 +141,10 @@ def parse_message(message: Any, fallback_model: str, latency_ms: float) -> LLMRe
                 except (TypeError, ValueError):
                     arguments = str(raw_input)
             calls.append(
-                ToolCall(
-                    id=str(_get(block, "id") or f"toolu_{i + 1}"),
-                    name=str(_get(block, "name") or ""),
-                    arguments=arguments,
+                ToolCall(  # lone surrogates -> U+FFFD (data_flow.textsafe)
+                    id=scrub_text(str(_get(block, "id") or f"toolu_{i + 1}")),
+                    name=scrub_text(str(_get(block, "name") or "")),
+                    arguments=scrub_text(arguments),
                 )
             )
     usage = _get(message, "usage")

@@ -21,6 +21,7 @@ from agent_engine.errors import (
     classify_sdk_error,
 )
 from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
+from data_flow.textsafe import scrub_text
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +117,15 @@ def parse_completion(completion: Any, fallback_model: str, latency_ms: float) ->
         arguments = getattr(function, "arguments", None) if function is not None else None
         call_id = getattr(tc, "id", None) or f"call_{i + 1}"
         calls.append(
-            ToolCall(id=str(call_id), name=str(name or ""), arguments=_raw_arguments(arguments))
+            ToolCall(
+                id=scrub_text(str(call_id)),
+                name=scrub_text(str(name or "")),
+                arguments=scrub_text(_raw_arguments(arguments)),
+            )
         )
     usage = getattr(completion, "usage", None)
     return LLMResponse(
-        text=text,
+        text=scrub_text(text),  # lone surrogates -> U+FFFD (data_flow.textsafe)
         tool_calls=calls,
         finish_reason=getattr(choice, "finish_reason", None),
         usage=Usage(
@@ -131,7 +136,7 @@ def parse_completion(completion: Any, fallback_model: str, latency_ms: float) ->
         response_id=getattr(completion, "id", None),
         latency_ms=latency_ms,
         retries=0,
-        reasoning=reasoning if isinstance(reasoning, str) else "",
+        reasoning=scrub_text(reasoning) if isinstance(reasoning, str) else "",
     )
 
 

@@ -42,6 +42,7 @@ from data_flow.live.economics import EconomicsCache, economics_stats
 from data_flow.live.metrics import RoundTripTracker, series_stats
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.tail import FileStamp
+from data_flow.textsafe import utf8
 
 BENCHMARK_SIGNATURE = "benchmark-equal-weight"
 SIGNATURE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -49,7 +50,7 @@ _DECISION_CACHE_SIZE = 4096
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return utf8(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
 
 
 def _r(x: float | None, nd: int) -> float | None:

@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from data_flow.textsafe import scrub
+
 log = logging.getLogger(__name__)
+
+# A JSON escape of a UTF-16 surrogate, or a surrogate encoded as (invalid) UTF-8 bytes, which
+# json.loads decodes with "surrogatepass": either can give a lone surrogate that no response
+# body could encode. The arena never writes them, but a line written by another tool might.
+_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,5 +93,5 @@ def parse_lines(data: bytes, path: Path) -> list[dict[str, Any]]:
             log.warning("skipping damaged line in %s", path)
             continue
         if isinstance(obj, dict):
-            out.append(obj)
+            out.append(scrub(obj) if _SURROGATE_BYTES.search(raw) else obj)
     return out
