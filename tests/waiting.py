@@ -12,7 +12,11 @@ POLL_SECONDS = 0.05
 
 
 def wait_for(
-    check: Callable[[], T], timeout: float, what: str, *, interval: float = POLL_SECONDS
+    check: Callable[[], T],
+    timeout: float,
+    what: str | None = None,
+    *,
+    interval: float = POLL_SECONDS,
 ) -> T:
     """Call `check` until it returns a truthy value, and return that value.
 
@@ -29,5 +33,6 @@ def wait_for(
             value = check()
             if value:
                 return value
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+            name = what or getattr(check, "__qualname__", "the condition")
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {name}")
         time.sleep(interval)
