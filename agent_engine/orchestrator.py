@@ -241,7 +241,7 @@ class SnapshotPrefetcher:
 
         started = time.perf_counter()
         source = LazySource(self.config)
-        root, symbols = self.config.data_root(), list(self.config.symbols)
+        root, symbols = self.config.snapshot_root(), list(self.config.symbols)
         for w in self.windows:
             if self._stop.is_set():
                 break

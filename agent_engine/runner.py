@@ -269,6 +269,8 @@ class AgentRun:
                 extra={
                     "provider": self.model.provider,
                     "basemodel": self.model.basemodel,
+                    # The run's seed (random baseline, providers with a `seed` parameter).
+                    "seed": self.model.parameters.get("seed"),
                     "pid": os.getpid(),
                 },
             )
@@ -389,7 +391,7 @@ class AgentRun:
             return
         from data_flow.snapshot_store import snapshot_path
 
-        path = snapshot_path(self.data_root, w.moment, list(self.config.symbols))
+        path = snapshot_path(self.config.snapshot_root(), w.moment, list(self.config.symbols))
         deadline = time.monotonic() + PREFETCH_WAIT_SECONDS
         while not path.exists() and time.monotonic() < deadline:
             time.sleep(0.005)
