@@ -35,7 +35,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"with {level} bootstrap intervals in brackets (seed {s['seed']}, "
         f"{s['bootstrap_resamples']} resamples).",
         "",
-        "| model | runs | " + " | ".join(LABELS[m] for m in METRICS) + " | median return % | mean rank |",
+        "| model | runs | "
+        + " | ".join(LABELS[m] for m in METRICS)
+        + " | median return % | mean rank |",
         "|---|---|" + "---|" * len(METRICS) + "---|---|",
     ]
     for m in report["models"]:

@@ -240,9 +240,7 @@ def _pairwise(experiment: Experiment, runs: list[Run], sigs: list[str]) -> dict[
                 row_d.append(None)
                 continue
             seed = stats.sub_seed(spec.seed, "diff", a, b)
-            ci = stats.diff_ci(
-                xa, xb, spec.confidence_level, spec.bootstrap_resamples, seed
-            )
+            ci = stats.diff_ci(xa, xb, spec.confidence_level, spec.bootstrap_resamples, seed)
             row_d.append({"estimate": float(np.mean(xa) - np.mean(xb)), "ci": ci})
         p_beats.append(row_p)
         diffs.append(row_d)
@@ -256,11 +254,13 @@ def _fans(experiment: Experiment, runs: list[Run], sigs: list[str]) -> dict[str,
         pruns = [r for r in runs if r.cell.period == period.id]
         if not pruns:
             continue
-        times = [p.time for p in pruns[0].records.points]
-        bench = pruns[0].records.benchmark
+        first = pruns[0].records
+        times = [p.time for p in first.points]
         entry: dict[str, Any] = {
             "times": times,
-            "benchmark": [metrics.total_return_pct(p.equity, pruns[0].records.initial) for p in bench],
+            "benchmark": [
+                metrics.total_return_pct(p.equity, first.initial) for p in first.benchmark
+            ],
             "models": {},
         }
         for sig in sigs:

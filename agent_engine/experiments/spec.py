@@ -7,8 +7,8 @@ an ordinary arena with one agent, run by `main.py` from a generated config under
 
 Repeats differ only in their seed: a stable hash of (experiment seed, signature, repeat),
 given as `parameters.seed` to the models that accept one (OpenAI-compatible providers and the
-`random` baseline), replacing any seed the model config had. Files are validated like arena configs: an unknown key or bad value is a
-ConfigError naming the key and the file.
+`random` baseline), replacing any seed the model config had. Files are validated like arena
+configs: an unknown key or bad value is a ConfigError naming the key and the file.
 """
 
 from __future__ import annotations
@@ -180,10 +180,11 @@ def accepts_seed(model: ModelConfig) -> bool:
 
 
 # --- loading -------------------------------------------------------------------------------
-def experiment_path(name_or_path: str) -> Path:
-    """`<name>` → settings/experiments/<name>.json; a path to a .json file is used as it is."""
+def experiment_path(name_or_path: str, directory: Path | None = None) -> Path:
+    """`<name>` → settings/experiments/<name>.json (or `directory`/<name>.json); a path to a
+    .json file is used as it is."""
     if NAME_RE.match(name_or_path):
-        return EXPERIMENTS_DIR / f"{name_or_path}.json"
+        return (directory or EXPERIMENTS_DIR) / f"{name_or_path}.json"
     path = Path(name_or_path).expanduser()
     if path.suffix != ".json":
         raise ConfigError(
@@ -218,9 +219,9 @@ def read_experiment_file(path: Path) -> ExperimentFile:
         raise ConfigError(_format(err, str(path))) from None
 
 
-def load_experiment(name_or_path: str) -> Experiment:
+def load_experiment(name_or_path: str, directory: Path | None = None) -> Experiment:
     """Load, validate and resolve an experiment (its base config and models). ConfigError."""
-    path = experiment_path(name_or_path)
+    path = experiment_path(name_or_path, directory)
     name = path.stem
     if not NAME_RE.match(name):
         raise ConfigError(f"experiment file name '{path.name}': use letters, digits, '_' or '-'")
@@ -250,7 +251,9 @@ def load_experiment(name_or_path: str) -> Experiment:
     return experiment
 
 
-def _resolve_models(spec: ExperimentFile, base: ArenaConfig, source: str) -> tuple[ModelConfig, ...]:
+def _resolve_models(
+    spec: ExperimentFile, base: ArenaConfig, source: str
+) -> tuple[ModelConfig, ...]:
     models: list[ModelConfig] = []
     for i, entry in enumerate(spec.models):
         if isinstance(entry, str):
