@@ -110,6 +110,8 @@ def format_plan(
         f"  data {source}; {len(config.symbols)} symbol(s); data root {config.data_root()}",
         f"Plan: {len(running)} agent(s) run, {len(plan) - len(running)} skipped",
     ]
+    if config.snapshot_root() != config.data_root():
+        lines.insert(3, f"  shared snapshots in {config.snapshot_root()}")
     width = max((len(p.signature) for p in plan), default=0)
     for p in plan:
         if p.runs:
