@@ -83,7 +83,9 @@ def pairwise(report: dict[str, Any]) -> bytes:
     ax.set_yticks(range(len(sigs)), sigs, fontsize=8)
     for i, row in enumerate(pw["p_beats"]):
         for j, v in enumerate(row):
-            ax.text(j, i, "—" if v is None else f"{v:.2f}", ha="center", va="center", fontsize=8)
+            color = "white" if v is not None and abs(v - 0.5) > 0.3 else "black"
+            text = "—" if v is None else f"{v:.2f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=color)
     ax.set_title("P(row beats column), total return, ties count ½")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
