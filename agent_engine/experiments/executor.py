@@ -42,6 +42,7 @@ class CellOutcome:
     cell_id: str
     exit_code: int
     seconds: float
+    started: bool = True  # False: cancelled before it started (nothing was run)
 
 
 class Executor(Protocol):
@@ -74,23 +75,25 @@ class LocalProcessExecutor:
 
         def one(job: CellJob) -> CellOutcome:
             outcome = self._run_one(job)
-            if on_done is not None:
+            if on_done is not None and outcome.started:
                 on_done(outcome)
             return outcome
 
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cell") as pool:
-            futures = [pool.submit(one, job) for job in jobs]
-            try:
-                return [f.result() for f in futures]
-            except BaseException:
-                self.cancel()
-                raise
+        pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cell")
+        futures = [pool.submit(one, job) for job in jobs]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            self.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _run_one(self, job: CellJob) -> CellOutcome:
         started = time.monotonic()
         with self._lock:
             if self._cancelled:
-                return CellOutcome(job.cell_id, EXIT_CANCELLED, 0.0)
+                return CellOutcome(job.cell_id, EXIT_CANCELLED, 0.0, started=False)
         env = dict(os.environ)
         env["RUNTIME_DIR"] = str(job.data_root / "runtime")
         env["PYTHONUNBUFFERED"] = "1"

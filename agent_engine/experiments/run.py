@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,13 +194,15 @@ def run_experiment(
     for c in todo:
         write_cell_config(c)
     failed = sum(s == "blocked" for s in states.values())
+    lock = threading.Lock()
 
-    def done(outcome: CellOutcome) -> None:
+    def done(outcome: CellOutcome) -> None:  # called from the executor's threads
         nonlocal failed
         cell = by_id[outcome.cell_id]
         result = finish_cell(cell, outcome, stores[cell.period])
-        failed += result["status"] != "completed"
-        emit(f"cell {cell.cell_id}: {result['status']} in {outcome.seconds:.1f} s")
+        with lock:
+            failed += result["status"] != "completed"
+            emit(f"cell {cell.cell_id}: {result['status']} in {outcome.seconds:.1f} s")
 
     jobs = [CellJob(c.cell_id, c.config_path, c.root, c.seed, c.log_path) for c in todo]
     try:
