@@ -41,6 +41,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_engine.jobs import ActiveRunError, Job, JobManager, JobStartError
+from api_routes.experiments import experiments_router
 from data_flow.backup import BackupError, create_backup
 from data_flow.live.store import Body, LiveStore
 from settings.config import (
@@ -506,6 +507,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,
     )
     app.state.arena = state
+    app.include_router(experiments_router())
     # Large bodies (recent decisions, stock detail) are gzipped for clients that accept it; the
     # hot endpoints bypass this (they serve bodies compressed once per data version).
     app.add_middleware(SelectiveGZipMiddleware, skip_paths=PRECOMPRESSED_PATHS)

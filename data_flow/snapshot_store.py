@@ -315,7 +315,7 @@ def ensure_window_snapshot(
         return build_snapshot(market, moment, list(config.symbols), config.data_config)
 
     result = ensure_snapshot(
-        config.data_root(),
+        config.snapshot_root(),
         moment,
         list(config.symbols),
         build,

@@ -199,7 +199,12 @@ class DataConfig(_Strict):
 
 
 class LogConfig(_Strict):
+    """`data_root`: all records. `snapshot_root`: where the shared snapshots (and their locks)
+    live, as `<snapshot_root>/agent_data/shared/...`; null means the data root. Experiments
+    point every cell of a period at one snapshot root so they all read the same files."""
+
     data_root: str = "./data_flow"
+    snapshot_root: str | None = None
 
 
 def _hhmm_minutes(text: str) -> int:
@@ -291,6 +296,11 @@ class ArenaConfig(_Strict):
     # --- derived paths -------------------------------------------------------------------
     def data_root(self) -> Path:
         return _resolve(self.log_config.data_root)
+
+    def snapshot_root(self) -> Path:
+        """Root of the shared snapshot store (`log_config.snapshot_root`, else the data root)."""
+        root = self.log_config.snapshot_root
+        return _resolve(root) if root else self.data_root()
 
     def data_path(self) -> Path | None:
         return _resolve(self.data_config.path) if self.data_config.path else None

@@ -94,10 +94,12 @@ class LiveStore:
         model_info: ModelInfo | None = None,
         default_initial_cash: float = 1_000_000.0,
         min_refresh_interval: float = 0.0,
+        snapshot_root: Path | None = None,
     ) -> None:
         self.data_root = data_root.resolve()
         self.agent_root = self.data_root / "agent_data"
-        self.snapshots = SnapshotIndex(self.data_root)
+        # `log_config.snapshot_root` of the run when it keeps snapshots outside the data root.
+        self.snapshots = SnapshotIndex(snapshot_root or self.data_root)
         self._model_info = model_info or (lambda _sig: (None, None))
         self._default_initial = default_initial_cash
         self._min_interval = min_refresh_interval
