@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 EXPIRED_TIMEOUT = 0.001  # seconds given to a socket operation once the deadline has passed
 T = TypeVar("T")
+_clock = time.monotonic  # module-level so tests can move time forward
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,10 @@ class Deadline:
 
     @staticmethod
     def after(seconds: float, label: str) -> Deadline:
-        return Deadline(time.monotonic() + seconds, label)
+        return Deadline(_clock() + seconds, label)
 
     def remaining(self) -> float:
-        return self.at - time.monotonic()
+        return self.at - _clock()
 
     def expired(self) -> bool:
         return self.remaining() <= 0
