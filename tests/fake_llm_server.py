@@ -10,7 +10,7 @@ Two ways to run it:
 - in-process: `with FakeLLMServer(script=[...]) as server: ...` (or `fake_llm_server(...)`);
 - as a process (for main.py subprocess end-to-end runs):
   `python -m tests.fake_llm_server --script script.json --port-file port.txt
-   [--rule trade] [--requests-log requests.jsonl] [--port 0]`
+   [--rule trade] [--requests-log requests.jsonl] [--port 0] [--lenient]`
   writes its port to the port file once it listens, runs until SIGTERM/SIGINT.
 
 Replies come from a script (consumed one per request, in order), then from a rule.
@@ -523,9 +523,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--rule", default=None, choices=RULES)
     parser.add_argument("--requests-log", type=Path, default=None)
+    parser.add_argument("--lenient", action="store_true", help="no strict request validation")
     args = parser.parse_args(argv)
     script = json.loads(args.script.read_text(encoding="utf-8")) if args.script else None
-    kwargs: dict[str, Any] = {"port": args.port, "requests_log": args.requests_log}
+    kwargs: dict[str, Any] = {
+        "port": args.port,
+        "requests_log": args.requests_log,
+        "strict": not args.lenient,
+    }
     if args.rule:
         kwargs["rule"] = args.rule
         if isinstance(script, dict):
