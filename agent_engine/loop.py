@@ -347,7 +347,7 @@ def _record_call(
         retries=response.retries,
         error=None,
         attempts=response.retries + 1,
-        elapsed_ms=round(attempts.elapsed_ms() if attempts else response.latency_ms, 3),
+        elapsed_ms=round(attempts.elapsed_ms() if attempts is not None else response.latency_ms, 3),
         truncated=truncated,
     )
 
