@@ -242,18 +242,24 @@ class DecisionView(BaseModel):
     decision_time: str
     outcome: str | None
     reasoning: str | None
+    error: str | None = None  # "kind: message" of the window's last failed model call
     tool_calls: list[ToolCallView]
+    tool_calls_left_off: int = 0
     trades: list[dict[str, Any]]
     rejections: list[dict[str, Any]]
     tokens_in: int
     tokens_out: int
     llm_errors: int
     invalid_tool_calls: int
+    duration_ms: float | None = None
+    latency_ms_total: float | None = None
+    truncated: bool = False  # texts cut / tool calls left off (data_flow/live/decisions.py)
 
 
 class DecisionsResponse(BaseModel):
     data: list[DecisionView]
     count: int
+    left_off: int = 0  # items within `limit` left off to keep the page under its byte cap
 
 
 class PricePoint(BaseModel):

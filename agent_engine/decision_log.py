@@ -2,9 +2,11 @@
 
 One file per window, append only (a resumed window appends a new attempt to the same file).
 Every line is `{"type", "schema_version", "ts_recorded", ...}`; the types, in order, are
-`window_start`, `prompt`, `model_call` (one per model call), `tool_result` (one per tool call,
-after the model_call that asked for it) and `window_end`. Texts are written in full, never
-truncated. Known secrets (the agent's API key) are replaced by `***` anywhere in an event.
+`window_start`, `prompt`, `model_error` (one per failed attempt that is retried, before the
+model_call of that step), `model_call` (one per model call), `tool_result` (one per tool call,
+after the model_call that asked for it) and `window_end`. Texts are written as the loop keeps
+them: a reply over `agent_config.max_reply_bytes` is cut with a mark (agent_engine/llm/limits.py).
+Known secrets (the agent's API key) are replaced by `***` anywhere in an event.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from data_flow.clock import SHANGHAI, now_iso
 from data_flow.fsio import line_bytes, read_jsonl, repair_torn_tail
 
 SCHEMA_VERSION = 1
-EVENT_TYPES = ("window_start", "prompt", "model_call", "tool_result", "window_end")
+EVENT_TYPES = ("window_start", "prompt", "model_error", "model_call", "tool_result", "window_end")
 REDACTED = "***"
 MIN_SECRET_CHARS = 6
 

@@ -6,7 +6,9 @@
    stops when the model answers without tool calls or after `agent_config.max_steps` model
    calls (tool calls of the last allowed call are still executed);
 3. transient LLM errors are retried with backoff (llm/retry.py); a call that still fails ends
-   the window with an `llm_error` (trades already filled in the window stand);
+   the window with an `llm_error` (trades already filled in the window stand); so does the
+   window deadline (`agent_config.window_timeout_seconds`): no call or retry runs past it;
+   a reply is kept up to `agent_config.max_reply_bytes` (llm/limits.py);
 4. writes one ledger record per fill (as it happens) and, when nothing filled, one `no_trade`
    record with reason_code `hold`, `llm_error` or `all_rejected`;
 5. writes `window_end` with the counts.
@@ -28,11 +30,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent_engine.attempts import AttemptLog
 from agent_engine.broker import Broker, Fill, Portfolio, quotes_from_snapshot
 from agent_engine.decision_log import DecisionLog, redact
 from agent_engine.errors import KIND_CLIENT_ERROR, LLMError
 from agent_engine.ledger import Ledger
 from agent_engine.llm.base import LLMClient, LLMResponse, Message, ToolCall
+from agent_engine.llm.deadline import Deadline
+from agent_engine.llm.limits import cap_reply
 from agent_engine.llm.request_digest import request_digest
 from agent_engine.llm.retry import RetryPolicy, call_with_retries
 from agent_engine.prompt import PROMPT_TEMPLATE_HASH, build_prompt
@@ -92,6 +97,7 @@ class _Tally:
     invalid_tool_calls: int = 0
     llm_errors: int = 0
     model_calls: int = 0
+    model_attempts: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
     latency_ms_total: float = 0.0
@@ -186,6 +192,7 @@ def _converse(
     rng: random.Random,
 ) -> None:
     agent = ctx.config.agent_config
+    deadline = _window_deadline(ctx)
     prompt = build_prompt(ctx, quotes)
     dlog.event(
         "prompt",
@@ -228,20 +235,32 @@ def _converse(
     seen_ids: set[str] = set()
     for step in range(1, agent.max_steps + 1):
         request = _request_sha256(ctx, prompt.system, messages)
-        call_started = time.perf_counter()
+        attempts = AttemptLog(dlog, step)
         try:
             response = call_with_retries(
                 lambda: _complete(client, prompt.system, messages),
                 policy,
                 sleep=sleep,
                 rng=rng,
+                deadline=deadline,
+                on_failed_attempt=attempts.failed,
             )
         except LLMError as err:
-            elapsed = (time.perf_counter() - call_started) * 1000.0
-            _record_failure(ctx, client, dlog, tally, step, err, elapsed, request=request)
+            _record_failure(
+                ctx,
+                client,
+                dlog,
+                tally,
+                step,
+                err,
+                attempts.elapsed_ms(),
+                attempts,
+                request=request,
+            )
             return
+        response, truncated = cap_reply(response, agent.max_reply_bytes)
         response = _unique_call_ids(response, seen_ids, step)
-        _record_call(dlog, tally, step, response, request=request)
+        _record_call(dlog, tally, step, response, attempts, truncated, request=request)
         messages.append(
             Message.assistant(response.text, response.tool_calls, response.provider_blocks)
         )
@@ -274,6 +293,11 @@ def _converse(
             )
     tally.max_steps_reached = True
     log.info("%s %s: max_steps reached", ctx.model.signature, ctx.window_id)
+
+
+def _window_deadline(ctx: WindowContext) -> Deadline:
+    seconds = ctx.config.agent_config.window_timeout_seconds
+    return Deadline.after(seconds, f"window_timeout_seconds {seconds:g}")
 
 
 def _unique_call_ids(response: LLMResponse, seen: set[str], step: int) -> LLMResponse:
@@ -314,13 +338,17 @@ def _record_call(
     tally: _Tally,
     step: int,
     response: LLMResponse,
+    attempts: AttemptLog | None = None,
+    truncated: dict[str, Any] | None = None,
     *,
     request: str | None = None,
 ) -> None:
+    retried_ms = attempts.retried_latency_ms if attempts is not None else 0.0
     tally.model_calls += 1
+    tally.model_attempts += response.retries + 1
     tally.tokens_in += response.usage.prompt_tokens
     tally.tokens_out += response.usage.completion_tokens
-    tally.latency_ms_total += response.latency_ms
+    tally.latency_ms_total += response.latency_ms + retried_ms
     tally.final_text = response.text
     dlog.event(
         "model_call",
@@ -339,6 +367,9 @@ def _record_call(
         retries=response.retries,
         error=None,
         request_sha256=request,
+        attempts=response.retries + 1,
+        elapsed_ms=round(attempts.elapsed_ms() if attempts is not None else response.latency_ms, 3),
+        truncated=truncated,
     )
 
 
@@ -350,13 +381,22 @@ def _record_failure(
     step: int,
     err: LLMError,
     elapsed_ms: float,
+    attempts: AttemptLog | None = None,
     *,
     request: str | None = None,
 ) -> None:
+    if attempts is None:  # the model was not called (begin_window failed)
+        latency_ms, made, retried_ms = elapsed_ms, 0, 0.0
+    else:  # latency_ms: the last attempt's; none when the deadline came before it
+        last = attempts.last_failed
+        latency_ms = last.latency_ms if last is not None else 0.0
+        made = last.number if last is not None else err.retries
+        retried_ms = attempts.retried_latency_ms
     tally.model_calls += 1
+    tally.model_attempts += made
     tally.llm_errors += 1
     tally.llm_error = err
-    tally.latency_ms_total += elapsed_ms
+    tally.latency_ms_total += latency_ms + retried_ms
     log.warning(
         "%s %s: LLM call failed after %d retries: %s",
         ctx.model.signature,
@@ -374,10 +414,13 @@ def _record_failure(
         tool_calls=[],
         finish_reason=None,
         usage={"prompt_tokens": 0, "completion_tokens": 0},
-        latency_ms=round(elapsed_ms, 3),
+        latency_ms=round(latency_ms, 3),
         retries=err.retries,
         error=err.to_record(),
         request_sha256=request,
+        attempts=made,
+        elapsed_ms=round(elapsed_ms, 3),
+        truncated=None,
     )
 
 
@@ -416,6 +459,7 @@ def _window_end(
         invalid_tool_calls=tally.invalid_tool_calls,
         llm_errors=tally.llm_errors,
         model_calls=tally.model_calls,
+        model_attempts=tally.model_attempts,
         tokens_in=tally.tokens_in,
         tokens_out=tally.tokens_out,
         latency_ms_total=round(tally.latency_ms_total, 3),

@@ -158,6 +158,10 @@ class AgentConfig(_Strict):
     base_delay: float = Field(default=1.0, ge=0, le=60)
     max_delay: float = Field(default=30.0, ge=0, le=600)
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # a window's model calls and retries end by this deadline (the window becomes llm_error)
+    window_timeout_seconds: float = Field(default=600.0, gt=0, le=6 * 3600)
+    # UTF-8 bytes of one reply (tool calls, text, reasoning) kept in the conversation and log
+    max_reply_bytes: int = Field(default=262144, ge=1024, le=64 * 1024 * 1024)
     initial_cash: Decimal = Field(default=Decimal("1000000"), gt=0, le=Decimal("1e12"))
 
 

@@ -10,17 +10,20 @@ Two ways to run it:
 - in-process: `with FakeLLMServer(script=[...]) as server: ...` (or `fake_llm_server(...)`);
 - as a process (for main.py subprocess end-to-end runs):
   `python -m tests.fake_llm_server --script script.json --port-file port.txt
-   [--rule trade] [--requests-log requests.jsonl] [--port 0]`
+   [--rule trade] [--requests-log requests.jsonl] [--port 0] [--lenient]`
   writes its port to the port file once it listens, runs until SIGTERM/SIGINT.
 
 Replies come from a script (consumed one per request, in order), then from a rule.
 A script is a list of steps, or a dict `{"default": [...], "models": {"<model>": [...]},
 "rule": "<rule>"}` with one queue per requested model (for several agents on one server).
 Step kinds (`"kind"`; every step may also set `"delay"` seconds before replying, `"usage"`
-{"prompt_tokens", "completion_tokens"} and `"model"`):
+{"prompt_tokens", "completion_tokens"}, `"model"`, and `"drip"`: seconds between single bytes of
+the reply, status line and headers included (`"drip_body_only": true`: headers at once), the
+slow-drip server that per-read timeouts never catch):
 - `{"kind": "tool_calls", "calls": [{"name": ..., "arguments": <str or object>, "id"?: ...}],
    "text"?: ...}` — arguments given as a string are sent verbatim (malformed JSON included);
-- `{"kind": "text", "text": ...}` — a final answer; `{"kind": "long_text", "chars": n}`;
+- `{"kind": "text", "text": ...}` — a final answer; `{"kind": "long_text", "chars": n}` (a huge
+  reply: n characters of text);
 - `{"kind": "error", "status": 429, "headers"?: {"retry-after": "0"}, "message"?: ...}`;
 - `{"kind": "garbage", "body"?: "not json", "status"?: 200}` — an unusable 200 body;
 - `{"kind": "empty_choices"}` — a 200 without choices / content;
@@ -33,6 +36,12 @@ Rules (stateless, safe for many concurrent agents; `step` = assistant turns so f
   no holdings; then a final answer.
 Every request is recorded (`server.requests`: path, headers, body) and optionally appended to
 a JSONL file, so tests can assert what was sent (tool results, parameters, no leaked keys).
+Requests are validated as strictly as pydantic-validated servers do (tests/fake_llm_validation.py;
+`strict=False` turns it off): an invalid OpenAI request gets HTTP 500 like llama-cpp-python's
+server, an invalid Anthropic request 400; neither consumes a scripted step (`server.rejected`
+counts them). With `tools` but no `tool_choice`, an OpenAI request is answered as if no tools
+were offered (llama-cpp-python's function-calling format): tool-call steps become text.
+`server.aborted` counts replies the client hung up on (e.g. a dripped reply cut by a deadline).
 """
 
 from __future__ import annotations
@@ -50,12 +59,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.fake_llm_validation import (
+    anthropic_request_errors,
+    openai_request_errors,
+    tools_ignored,
+)
+
 DEFAULT_USAGE = {"prompt_tokens": 100, "completion_tokens": 10}
 DEFAULT_MODEL = "fake-model"
 TRADE_QUANTITY = 200
 FINAL_TEXT = "Holding; no further trades."
 SYMBOL_RE = re.compile(r"\b(?:SH|SZ)\d{6}\b")
 RULES = ("answer", "portfolio_then_answer", "trade")
+TOOLS_IGNORED_TEXT = "(no tools were offered to me)"
 
 
 # --- conversation helpers (provider-neutral view of a request) ---------------------------
@@ -282,6 +298,7 @@ class FakeLLMServer:
         rule: str = "answer",
         port: int = 0,
         requests_log: Path | None = None,
+        strict: bool = True,
     ) -> None:
         if isinstance(script, dict):
             rule = script.get("rule", rule)
@@ -296,6 +313,9 @@ class FakeLLMServer:
         self.requests: list[dict[str, Any]] = []
         self.requests_log = requests_log
         self.replies = 0
+        self.strict = strict
+        self.rejected = 0
+        self.aborted = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", port), self._handler_class())
@@ -403,32 +423,93 @@ class FakeLLMServer:
                     body = {"_raw": raw.decode("utf-8", "replace")}
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 n = server._record(self.path, headers, body)
-                if self.path.rstrip("/").endswith("/chat/completions"):
+                openai_path = self.path.rstrip("/").endswith("/chat/completions")
+                if openai_path:
                     render = render_openai
                 elif self.path.rstrip("/").endswith("/messages"):
                     render = render_anthropic
                 else:
                     self._send(404, {}, b'{"error":{"message":"not found"}}')
                     return
+                if server.strict and self._reject(body, openai_path):
+                    return
                 step = server._next_step(body if isinstance(body, dict) else {})
+                ignored = server.strict and openai_path and tools_ignored(body)
+                if ignored and step.get("kind") == "tool_calls":
+                    step = {**step, "kind": "text", "text": TOOLS_IGNORED_TEXT}
                 delay = float(step.get("delay") or 0)
                 if delay and server._stopping.wait(delay):
                     return
                 status, extra, payload = render(step, body, n)
                 with server._lock:
                     server.replies += 1
-                self._send(status, extra, payload)
+                drip = float(step.get("drip") or 0)
+                if drip:
+                    self._drip(status, extra, payload, drip, bool(step.get("drip_body_only")))
+                else:
+                    self._send(status, extra, payload)
+
+            def _reject(self, body: Any, openai_path: bool) -> bool:
+                if openai_path:
+                    errors = openai_request_errors(body)
+                    status = 500
+                    error = {"message": "", "type": "internal_server_error", "code": 500}
+                else:
+                    errors = anthropic_request_errors(body)
+                    status = 400
+                    error = {"type": "invalid_request_error", "message": ""}
+                if not errors:
+                    return False
+                error["message"] = f"{len(errors)} validation error(s): " + "; ".join(errors)
+                payload: dict[str, Any] = {"error": error}
+                if not openai_path:
+                    payload["type"] = "error"
+                with server._lock:
+                    server.rejected += 1
+                self._send(status, {}, json.dumps(payload).encode())
+                return True
+
+            def _head(self, status: int, extra: dict[str, str], length: int) -> None:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(length))
+                for k, v in extra.items():
+                    self.send_header(k, str(v))
+                self.end_headers()
 
             def _send(self, status: int, extra: dict[str, str], payload: bytes) -> None:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(payload)))
-                    for k, v in extra.items():
-                        self.send_header(k, str(v))
-                    self.end_headers()
+                    self._head(status, extra, len(payload))
                     self.wfile.write(payload)
                     self.wfile.flush()
+
+            def _drip(
+                self,
+                status: int,
+                extra: dict[str, str],
+                payload: bytes,
+                interval: float,
+                body_only: bool,
+            ) -> None:
+                """Send the reply one byte per `interval` seconds (headers too unless
+                `body_only`); stop when the client hangs up or the server stops."""
+                reason = self.responses.get(status, ("",))[0]
+                lines = [f"HTTP/1.1 {status} {reason}", "content-type: application/json"]
+                lines.append(f"content-length: {len(payload)}")
+                lines += [f"{k}: {v}" for k, v in extra.items()]
+                head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+                chunks = [head] if body_only else [bytes([b]) for b in head]
+                chunks += [bytes([b]) for b in payload]
+                try:
+                    for i, chunk in enumerate(chunks):
+                        if i and server._stopping.wait(interval):
+                            break
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+                    with server._lock:
+                        server.aborted += 1
 
         return Handler
 
@@ -451,9 +532,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--rule", default=None, choices=RULES)
     parser.add_argument("--requests-log", type=Path, default=None)
+    parser.add_argument("--lenient", action="store_true", help="no strict request validation")
     args = parser.parse_args(argv)
     script = json.loads(args.script.read_text(encoding="utf-8")) if args.script else None
-    kwargs: dict[str, Any] = {"port": args.port, "requests_log": args.requests_log}
+    kwargs: dict[str, Any] = {
+        "port": args.port,
+        "requests_log": args.requests_log,
+        "strict": not args.lenient,
+    }
     if args.rule:
         kwargs["rule"] = args.rule
         if isinstance(script, dict):

@@ -285,7 +285,8 @@ def test_empty_data_root(root: Path) -> None:
         assert c.get("/api/live/model-stats").json()["data"] == []
         body = c.get("/api/live/pnl-series").json()
         assert body["series"] == [] and body["benchmark"]["points"] == []
-        assert c.get("/api/live/recent-decisions").json() == {"data": [], "count": 0}
+        empty = {"data": [], "count": 0, "left_off": 0}
+        assert c.get("/api/live/recent-decisions").json() == empty
         assert c.get("/api/live/news").json() == {"data": [], "count": 0}
         assert c.get("/api/live/symbols").json() == {"data": [], "count": 0}
 

@@ -24,6 +24,8 @@ def test_default_config_loads_with_documented_defaults() -> None:
     assert cfg.decision_windows == ["10:30", "11:30", "14:00"]
     assert len(cfg.symbols) == 10
     assert cfg.agent_config.initial_cash == Decimal("1000000")
+    assert cfg.agent_config.window_timeout_seconds == 600.0
+    assert cfg.agent_config.max_reply_bytes == 262144
     assert cfg.trading_rules.commission_rate == Decimal("0.0003")
     assert cfg.trading_rules.min_commission == Decimal("5")
     assert cfg.trading_rules.stamp_duty_rate == Decimal("0.0005")
@@ -75,6 +77,14 @@ def _write(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
         ),
         (lambda d: d["models"][0].update(basemodel="yolo"), "basemodel must be one of"),
         (lambda d: d.update(agent_config={"initial_cash": -5}), "agent_config.initial_cash"),
+        (
+            lambda d: d.update(agent_config={"window_timeout_seconds": 0}),
+            "agent_config.window_timeout_seconds: Input should be greater than 0",
+        ),
+        (
+            lambda d: d.update(agent_config={"max_reply_bytes": 100}),
+            "agent_config.max_reply_bytes: Input should be greater than or equal to 1024",
+        ),
         (
             lambda d: d.update(risk_management={"single_stock_max_position": 1.5}),
             "risk_management.single_stock_max_position",

@@ -72,7 +72,7 @@ def test_request_shape_parameters_and_tool_call_parsing(server: FakeLLMServer) -
         {"role": "user", "content": "hello"},
         {
             "role": "assistant",
-            "content": None,
+            "content": "",
             "tool_calls": [
                 {
                     "id": "call_0",
@@ -91,6 +91,7 @@ def test_request_shape_parameters_and_tool_call_parsing(server: FakeLLMServer) -
         "calculate",
     ]
     assert body["tools"][3]["type"] == "function"
+    assert body["tool_choice"] == "auto"
 
 
 def test_malformed_tool_calls_are_kept_raw(server: FakeLLMServer) -> None:

@@ -65,7 +65,7 @@ def strip_volatile(event: dict[str, Any]) -> dict[str, Any]:
     return {
         k: v
         for k, v in event.items()
-        if k not in ("ts_recorded", "latency_ms", "duration_ms", "latency_ms_total")
+        if k not in ("ts_recorded", "latency_ms", "duration_ms", "latency_ms_total", "elapsed_ms")
     }
 
 
@@ -198,6 +198,8 @@ def test_buy_fill_exact_ledger_record_and_log_events(
             [Message.user(prompt["user"])],
             TOOL_SPECS,
         ),
+        "attempts": 1,
+        "truncated": None,
     }
     tool = events[3]
     assert (
@@ -220,6 +222,7 @@ def test_buy_fill_exact_ledger_record_and_log_events(
         "invalid_tool_calls": 0,
         "llm_errors": 0,
         "model_calls": 2,
+        "model_attempts": 2,
         "tokens_in": 250,
         "tokens_out": 30,
         "equity": 999969.0,
@@ -267,15 +270,34 @@ def test_persistent_500_becomes_llm_error_no_trade(data_root: Path, server: Fake
         "reason_code": "llm_error",
     }
     events = read_events(ctx.log_path)
-    assert [e["type"] for e in events] == ["window_start", "prompt", "model_call", "window_end"]
-    call = events[2]
-    assert call["error"] == {
-        "kind": "server_error",
-        "message": "HTTP 500: upstream broke",
-        "status_code": 500,
-    }
+    assert [e["type"] for e in events] == (
+        ["window_start", "prompt"] + ["model_error"] * 3 + ["model_call", "window_end"]
+    )
+    error = {"kind": "server_error", "message": "HTTP 500: upstream broke", "status_code": 500}
+    # every attempt is recorded: the retried ones as model_error, the last one in model_call
+    retried = events[2:5]
+    assert [strip_volatile(e) for e in retried] == [
+        {
+            "type": "model_error",
+            "schema_version": 1,
+            "step": 1,
+            "attempt": n,
+            "error": error,
+            "retry_in_s": round(wait, 3),
+        }
+        for n, wait in zip([1, 2, 3], waits, strict=True)
+    ]
+    call = events[5]
+    assert call["error"] == error
     assert call["retries"] == 3 and call["tool_calls"] == [] and call["response_id"] is None
-    assert events[3]["outcome"] == "llm_error" and events[3]["llm_errors"] == 1
+    assert call["attempts"] == 4 and call["elapsed_ms"] >= call["latency_ms"] > 0
+    end = events[6]
+    assert end["outcome"] == "llm_error" and end["llm_errors"] == 1
+    assert (end["model_calls"], end["model_attempts"]) == (1, 4)
+    latencies = [e["latency_ms"] for e in retried] + [call["latency_ms"]]
+    assert all(ms > 0 for ms in latencies)
+    assert end["latency_ms_total"] == pytest.approx(sum(latencies), abs=0.01)
+    assert end["duration_ms"] >= end["latency_ms_total"]
 
 
 def test_timeout_is_retried_then_recorded(data_root: Path, server: FakeLLMServer) -> None:
@@ -569,10 +591,12 @@ def test_fake_trade_rule_buys_then_sells_next_day(data_root: Path) -> None:
     assert len(srv.requests) == 6
 
 
-def test_very_long_output_is_logged_whole(data_root: Path, server: FakeLLMServer) -> None:
-    server.add({"kind": "long_text", "chars": 300_000})
+def test_long_output_under_max_reply_bytes_is_logged_whole(
+    data_root: Path, server: FakeLLMServer
+) -> None:
+    server.add({"kind": "long_text", "chars": 262_144})
     ctx = setup(data_root, server)
     assert run(ctx).outcome == "no_trade"
     events = read_events(ctx.log_path)
-    assert len(events[2]["text"]) == 300_000
+    assert len(events[2]["text"]) == 262_144 and events[2]["truncated"] is None
     assert events[-1]["final_text"] == events[2]["text"]

@@ -15,13 +15,9 @@ from typing import Any
 
 import anthropic
 
-from agent_engine.errors import (
-    KIND_BAD_RESPONSE,
-    LLMBadResponseError,
-    LLMError,
-    classify_sdk_error,
-)
+from agent_engine.errors import KIND_BAD_RESPONSE, LLMBadResponseError, LLMError
 from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
+from agent_engine.llm.deadline import call_within, install_deadlines
 from data_flow.textsafe import scrub, scrub_text
 from settings.config import ConfigError
 
@@ -183,13 +179,18 @@ class AnthropicMessagesClient:
         self.model = model
         self.timeout = timeout
         self._max_tokens, self._parameters = request_parameters(parameters or {})
-        self._client = sdk_client or anthropic.Anthropic(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=0,
-            default_headers={"x-api-key": api_key},
-        )
+        if sdk_client is None:
+            http_client = anthropic.DefaultHttpxClient()
+            install_deadlines(http_client)
+            sdk_client = anthropic.Anthropic(
+                api_key=api_key,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=0,
+                default_headers={"x-api-key": api_key},
+                http_client=http_client,
+            )
+        self._client = sdk_client
 
     def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
         # As in the OpenAI adapter, the body goes through `extra_body` (merged verbatim) to
@@ -199,13 +200,17 @@ class AnthropicMessagesClient:
         body["messages"] = to_wire_messages(messages)
         if tools:
             body["tools"] = to_wire_tools(tools)
+            body.setdefault("tool_choice", {"type": "auto"})
+        else:
+            body.pop("tool_choice", None)
         started = time.perf_counter()
-        try:
-            message = self._client.messages.create(
+        message = call_within(
+            lambda: self._client.messages.create(
                 model=self.model, max_tokens=self._max_tokens, messages=[], extra_body=body
-            )
-        except Exception as err:  # every SDK failure becomes a classified LLMError
-            raise classify_sdk_error(err, anthropic) from err
+            ),
+            anthropic,
+            self.timeout,
+        )
         latency_ms = (time.perf_counter() - started) * 1000.0
         try:
             return parse_message(message, self.model, latency_ms)

@@ -14,13 +14,9 @@ from typing import Any
 
 import openai
 
-from agent_engine.errors import (
-    KIND_BAD_RESPONSE,
-    LLMBadResponseError,
-    LLMError,
-    classify_sdk_error,
-)
+from agent_engine.errors import KIND_BAD_RESPONSE, LLMBadResponseError, LLMError
 from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
+from agent_engine.llm.deadline import call_within, install_deadlines
 from data_flow.textsafe import scrub_text
 
 log = logging.getLogger(__name__)
@@ -47,9 +43,10 @@ def to_wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any
         if m.role == "user":
             wire.append({"role": "user", "content": m.content})
         elif m.role == "assistant":
-            item: dict[str, Any] = {"role": "assistant", "content": m.content}
+            # content is always a string: llama-cpp-python and other pydantic-validated
+            # servers answer HTTP 500 to `content: null` next to tool calls
+            item: dict[str, Any] = {"role": "assistant", "content": m.content or ""}
             if m.tool_calls:
-                item["content"] = m.content or None
                 item["tool_calls"] = [
                     {
                         "id": tc.id,
@@ -158,9 +155,17 @@ class OpenAIChatClient:
         self.model = model
         self.timeout = timeout
         self._parameters = request_parameters(parameters or {})
-        self._client = sdk_client or openai.OpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
-        )
+        if sdk_client is None:
+            http_client = openai.DefaultHttpxClient()
+            install_deadlines(http_client)
+            sdk_client = openai.OpenAI(
+                api_key=api_key,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=0,
+                http_client=http_client,
+            )
+        self._client = sdk_client
 
     def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
         # The whole body goes through `extra_body` (merged verbatim into the JSON, overriding
@@ -171,13 +176,18 @@ class OpenAIChatClient:
         body["messages"] = to_wire_messages(system, messages)
         if tools:
             body["tools"] = to_wire_tools(tools)
+            # without it llama-cpp-python's function-calling format ignores the tools
+            body.setdefault("tool_choice", "auto")
+        else:
+            body.pop("tool_choice", None)
         started = time.perf_counter()
-        try:
-            completion = self._client.chat.completions.create(
+        completion = call_within(
+            lambda: self._client.chat.completions.create(
                 model=self.model, messages=[], extra_body=body
-            )
-        except Exception as err:  # every SDK failure becomes a classified LLMError
-            raise classify_sdk_error(err, openai) from err
+            ),
+            openai,
+            self.timeout,
+        )
         latency_ms = (time.perf_counter() - started) * 1000.0
         try:
             return parse_completion(completion, self.model, latency_ms)

@@ -39,6 +39,7 @@ from data_flow.live.agents import (
     as_int,
 )
 from data_flow.live.economics import EconomicsCache, economics_stats
+from data_flow.live.decisions import decision_item, page
 from data_flow.live.metrics import RoundTripTracker, series_stats
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.tail import FileStamp
@@ -111,7 +112,10 @@ class LiveStore:
         self._series: dict[str, _Series] = {}
         self._responses: dict[tuple[Any, ...], tuple[tuple[Any, ...], Body]] = {}
         self._benchmark: tuple[int, dict[str, Any], Any] | None = None
-        self._decisions: OrderedDict[tuple[str, str], tuple[Any, dict[str, Any]]] = OrderedDict()
+        # (signature, window_id) -> (stamp, item, serialized size)
+        self._decisions: OrderedDict[tuple[str, str], tuple[Any, dict[str, Any], int]] = (
+            OrderedDict()
+        )
         self._economics = EconomicsCache()
 
     # --- refresh -----------------------------------------------------------------------
@@ -402,22 +406,22 @@ class LiveStore:
             self.refresh()
             pairs = [(v, w) for v in self._views(signature) for w in v.windows.values()]
             pairs.sort(key=lambda p: (p[1].decision_time, p[0].signature), reverse=True)
-            data = [self._decision(v, w) for v, w in pairs[:limit]]
-            return {"data": data, "count": len(data)}
+            return page([self._decision(v, w) for v, w in pairs[:limit]])
 
-    def _decision(self, view: AgentView, win: WindowState) -> dict[str, Any]:
+    def _decision(self, view: AgentView, win: WindowState) -> tuple[dict[str, Any], int]:
         key = (view.signature, win.window_id)
         stamp = (view.version if not win.log_final else -1, view.log_stamp(win), len(win.actions))
         hit = self._decisions.get(key)
         if hit is not None and hit[0] == stamp:
             self._decisions.move_to_end(key)
-            return hit[1]
+            return hit[1], hit[2]
         events = view.read_log_events(win)
-        item = _decision_item(view.signature, win, events)
-        self._decisions[key] = (stamp, item)
+        item = decision_item(view.signature, win, events)
+        size = len(dumps(item))
+        self._decisions[key] = (stamp, item, size)
         if len(self._decisions) > _DECISION_CACHE_SIZE:
             self._decisions.popitem(last=False)
-        return item
+        return item, size
 
     def stock_detail(self, symbol: str) -> dict[str, Any] | None:
         with self._lock:
@@ -500,75 +504,6 @@ def _now_text() -> str:
     from data_flow.clock import now_iso
 
     return now_iso()
-
-
-def _decision_item(
-    signature: str, win: WindowState, events: list[dict[str, Any]]
-) -> dict[str, Any]:
-    # Only the last attempt of the window is shown.
-    starts = [i for i, e in enumerate(events) if e.get("type") == "window_start"]
-    if starts:
-        events = events[starts[-1] :]
-    tool_calls = []
-    rejections = []
-    final_text = None
-    last_text = None
-    end: dict[str, Any] | None = None
-    tokens_in = tokens_out = llm_errors = invalid = 0
-    for ev in events:
-        kind = ev.get("type")
-        if kind == "model_call":
-            usage = ev.get("usage") if isinstance(ev.get("usage"), dict) else {}
-            tokens_in += as_int(usage.get("prompt_tokens"))
-            tokens_out += as_int(usage.get("completion_tokens"))
-            llm_errors += ev.get("error") is not None
-            if ev.get("text"):
-                last_text = ev["text"]
-        elif kind == "tool_result":
-            tool_calls.append(
-                {
-                    "name": ev.get("name"),
-                    "arguments": ev.get("arguments"),
-                    "result": ev.get("result"),
-                    "ok": bool(ev.get("ok")),
-                    "error_kind": ev.get("error_kind"),
-                }
-            )
-            if isinstance(ev.get("rejection"), dict):
-                rejections.append(ev["rejection"])
-            if ev.get("error_kind") in (
-                "unknown_tool",
-                "invalid_json",
-                "invalid_arguments",
-                "unknown_symbol",
-            ):
-                invalid += 1
-        elif kind == "window_end":
-            end = ev
-            final_text = ev.get("final_text")
-    trades = [a for a in win.actions if a.get("action") in FILL_ACTIONS]
-    if end is not None:
-        outcome = end.get("outcome")
-        tokens_in = as_int(end.get("tokens_in", tokens_in))
-        tokens_out = as_int(end.get("tokens_out", tokens_out))
-        llm_errors = as_int(end.get("llm_errors", llm_errors))
-        invalid = as_int(end.get("invalid_tool_calls", invalid))
-    else:
-        outcome = "traded" if trades else "no_trade"
-    return {
-        "signature": signature,
-        "window_id": win.window_id,
-        "decision_time": win.decision_time,
-        "outcome": outcome,
-        "reasoning": final_text if final_text else last_text,
-        "tool_calls": tool_calls,
-        "trades": trades,
-        "rejections": rejections,
-        "tokens_in": tokens_in,
-        "tokens_out": tokens_out,
-        "llm_errors": llm_errors,
-        "invalid_tool_calls": invalid,
-    }
 
 
 __all__ = ["BENCHMARK_SIGNATURE", "FileStamp", "LiveStore"]
