@@ -117,14 +117,11 @@ def format_plan(
         f"({', '.join(config.decision_windows)}) = {n_windows} window(s) per agent",
         f"  data {source}; {len(config.symbols)} symbol(s); data root {config.data_root()}",
     ]
-<<<<<<< HEAD
+    if config.snapshot_root() != config.data_root():
+        lines.append(f"  shared snapshots in {config.snapshot_root()}")
     if data is not None:
         lines += format_data_plan(data, trading_days, len(config.decision_windows))
     lines.append(f"Plan: {len(running)} agent(s) run, {len(plan) - len(running)} skipped")
-=======
-    if config.snapshot_root() != config.data_root():
-        lines.insert(3, f"  shared snapshots in {config.snapshot_root()}")
->>>>>>> i10-h7
     width = max((len(p.signature) for p in plan), default=0)
     for p in plan:
         if p.runs:
@@ -283,13 +280,8 @@ class SnapshotPrefetcher:
         from data_flow.snapshot_store import ensure_window_snapshot, snapshot_path
 
         started = time.perf_counter()
-<<<<<<< HEAD
         source = self.source if self.source is not None else LazySource(self.config)
-        root, symbols = self.config.data_root(), list(self.config.symbols)
-=======
-        source = LazySource(self.config)
         root, symbols = self.config.snapshot_root(), list(self.config.symbols)
->>>>>>> i10-h7
         for w in self.windows:
             if self._stop.is_set():
                 break

@@ -397,7 +397,9 @@ class AgentRun:
         if self._prefetched:
             from data_flow.snapshot_store import snapshot_path
 
-            await_prefetch(snapshot_path(self.data_root, w.moment, list(self.config.symbols)))
+            await_prefetch(
+                snapshot_path(self.config.snapshot_root(), w.moment, list(self.config.symbols))
+            )
 
         def on_retry(err: Exception, wake: datetime) -> None:
             self.progress(prog.retry_line(self.signature, w.window_id, err, wake))
@@ -459,62 +461,10 @@ class AgentRun:
         )
         result = self._run_window(ctx, self.client, sleep=self.sleep)
         st.decision_seconds += time.perf_counter() - t1
-<<<<<<< HEAD
         done = st.windows_done + 1
         self.progress(
             prog.window_line(
                 self.signature, w.window_id, result, portfolio.cash, done, st.windows_total
-=======
-
-    def _await_prefetch(self, w: Window) -> None:
-        """When the orchestrator prefetches snapshots (`ARENA_PREFETCH=1`, replay), give it a
-        moment to create this window's file before building it here: an agent that builds
-        loads pandas/ta for the rest of its life. The prefetcher normally holds the window's
-        lock already (then the store waits on it); this covers the instant between two of its
-        windows, when it may be preempted on a busy machine."""
-        if not self._prefetched:
-            return
-        from data_flow.snapshot_store import snapshot_path
-
-        path = snapshot_path(self.config.snapshot_root(), w.moment, list(self.config.symbols))
-        deadline = time.monotonic() + PREFETCH_WAIT_SECONDS
-        while not path.exists() and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    def _log_data_unavailable(self, w: Window, log_path: Path, reason: str, portfolio: Any) -> None:
-        """The decision log of a window without a snapshot: window_start + window_end."""
-        from agent_engine.decision_log import DecisionLog
-
-        with DecisionLog(log_path) as dlog:
-            dlog.event(
-                "window_start",
-                signature=self.signature,
-                provider=self.model.provider,
-                model=self.model.basemodel,
-                window_id=w.window_id,
-                decision_time=decision_time_text(w.moment),
-                decision_index=w.decision_index,
-                decisions_per_day=w.decisions_per_day,
-                snapshot_path=None,
-                snapshot_hash=None,
-                attempt=count_attempts(log_path) + 1,
-            )
-            dlog.event(
-                "window_end",
-                outcome="no_trade",
-                final_text=reason,
-                trades=0,
-                rejected_orders=0,
-                invalid_tool_calls=0,
-                llm_errors=0,
-                model_calls=0,
-                tokens_in=0,
-                tokens_out=0,
-                latency_ms_total=0.0,
-                duration_ms=0.0,
-                equity=None,
-                cash=float(portfolio.cash),
->>>>>>> i10-h7
             )
         )
         return True

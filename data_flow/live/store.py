@@ -38,8 +38,8 @@ from data_flow.live.agents import (
     as_float,
     as_int,
 )
-from data_flow.live.economics import EconomicsCache, economics_stats
 from data_flow.live.decisions import decision_item, page
+from data_flow.live.economics import EconomicsCache, economics_stats
 from data_flow.live.metrics import RoundTripTracker, series_stats
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.tail import FileStamp
