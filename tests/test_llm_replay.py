@@ -20,7 +20,14 @@ from tests.main_helpers import WINDOWS, summary_rows
 from tests.replay_helpers import SIG, config_file, record_run
 from tests.runner_helpers import FAKE_KEY, main_env, manifest, run_main
 
-VOLATILE = ("ts_recorded", "latency_ms", "latency_ms_total", "duration_ms")
+VOLATILE = (
+    "ts_recorded",
+    "latency_ms",
+    "latency_ms_total",
+    "duration_ms",
+    "elapsed_ms",
+    "retry_in_s",
+)
 _config = config_file
 
 

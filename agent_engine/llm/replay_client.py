@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_engine.decision_log import decision_log_path, read_events
-from agent_engine.errors import LLMPermanentError, LLMTransientError
+from agent_engine.errors import LLMError, LLMPermanentError, LLMTransientError
 from agent_engine.llm.base import LLMClient, LLMResponse, Message, ToolCall, ToolSpec, Usage
 from agent_engine.llm.request_digest import message_record, request_digest
 from data_flow.clock import now_iso
@@ -76,6 +76,7 @@ class _Recorded:
     system: str
     calls: list[dict[str, Any]]  # model_call events in order
     results: dict[int, list[dict[str, Any]]]  # tool_result events by step
+    failures: dict[int, list[dict[str, Any]]]  # model_error events (retried attempts) by step
     interrupted_by: int | None  # the signal that ended the attempt after its last call
 
 
@@ -83,16 +84,19 @@ def _prepare(events: list[dict[str, Any]]) -> tuple[_Recorded, str]:
     prompt = next((e for e in events if e.get("type") == "prompt"), None)
     calls = [e for e in events if e.get("type") == "model_call"]
     results: dict[int, list[dict[str, Any]]] = {}
+    failures: dict[int, list[dict[str, Any]]] = {}
     for ev in events:
         if ev.get("type") == "tool_result":
             results.setdefault(int(ev["step"]), []).append(ev)
+        elif ev.get("type") == "model_error":
+            failures.setdefault(int(ev["step"]), []).append(ev)
     end = next((e for e in events if e.get("type") == "window_end"), None)
     interrupted_by = None
     if end is None or end.get("outcome") == "interrupted":
         interrupted_by = _signal_of(str(end.get("final_text") or "") if end else "")
     system = str(prompt.get("system", "")) if prompt else ""
     user = str(prompt.get("user", "")) if prompt else ""
-    return _Recorded(system, calls, results, interrupted_by), user
+    return _Recorded(system, calls, results, failures, interrupted_by), user
 
 
 def _signal_of(text: str) -> int:
@@ -208,12 +212,27 @@ class ReplayClient:
         call = self._recorded.calls[self._turn - 1] if self._recorded else {}
         retries = int(call.get("retries") or 0)
         if self._pending_retries > 0:
+            done = retries - self._pending_retries  # retried attempts already answered
             self._pending_retries -= 1
             if self._pending_retries == 0:
                 self._pending_retries = -1  # next: the answer itself
-            raise LLMTransientError(KIND_REPLAY_RETRY, f"recorded retry of {retries}")
+            raise self._recorded_failure(call, done, retries)
         self._pending_retries = 0
         return self._answer(call)
+
+    def _recorded_failure(self, call: dict[str, Any], index: int, retries: int) -> LLMError:
+        """The error of the `index`-th retried attempt, as its `model_error` event recorded it
+        (older logs without those events: a generic transient error)."""
+        step = int(call.get("step") or 0)
+        failures = self._recorded.failures.get(step, []) if self._recorded else []
+        if index < len(failures):
+            error = failures[index].get("error") or {}
+            return LLMTransientError(
+                str(error.get("kind") or KIND_REPLAY_RETRY),
+                str(error.get("message") or ""),
+                status_code=error.get("status_code"),
+            )
+        return LLMTransientError(KIND_REPLAY_RETRY, f"recorded retry of {retries}")
 
     def _answer(self, call: dict[str, Any]) -> LLMResponse:
         error = call.get("error")
