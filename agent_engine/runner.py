@@ -5,9 +5,11 @@ Replay and live are the same code with a different injected clock:
 - live (`LiveClock`): waits (`clock.sleep_until`) for each window in Asia/Shanghai time on trading
   days; windows already past when the run reaches them are skipped (not recorded).
 
-Resume: a window is complete once position.jsonl has ≥1 record for it; complete windows are
-skipped, so trades are never re-executed. A window interrupted before its first record is run
-again with `attempt` + 1, appending to its decision log.
+Resume: a window is complete only once its end is durably recorded (the last line of its
+decision log is a `window_end` that is not `interrupted`: `decision_log.window_complete`);
+complete windows are skipped. Any other window is run again with `attempt` + 1, appending to
+its decision log; one with a conversation in its log continues it (agent_engine/resume.py),
+so a fill already in the ledger is never executed again.
 
 Per window: ensure the shared snapshot (built once for all agents), roll the portfolio to the
 day (T+1), call `loop.run_window`, update the runtime env file. A data failure becomes a
@@ -29,7 +31,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent_engine.decision_log import count_attempts, decision_log_path
+from agent_engine.decision_log import count_attempts, decision_log_path, window_complete
 from agent_engine.manifest import RunManifest
 from agent_engine.runtime_env import RUNTIME_ENV_PATH_ENV, RuntimeEnv, runtime_env_path
 from data_flow.clock import (
@@ -274,7 +276,11 @@ class AgentRun:
             )
             self._setup()
             st.startup_seconds = _seconds_since_process_start()
-            complete = self.ledger.windows_with_records()
+            complete = {
+                w.window_id
+                for w in windows
+                if window_complete(decision_log_path(self.data_root, self.signature, w.moment))
+            }
             st.windows_done = st.windows_already_done = sum(
                 1 for w in windows if w.window_id in complete
             )
@@ -353,8 +359,9 @@ class AgentRun:
             st.data_unavailable += 1
             log.warning("%s %s: data unavailable: %s", self.signature, w.window_id, err)
             reason = f"data unavailable: {err}"
-            self._log_data_unavailable(w, log_path, reason, portfolio)
+            # the ledger record first: the log's window_end makes the window complete
             self.ledger.append_no_trade(w, "data_unavailable", reason, portfolio, None)
+            self._log_data_unavailable(w, log_path, reason, portfolio)
             return
         st.snapshot_seconds += time.perf_counter() - t0
         if snap.created:
@@ -491,6 +498,15 @@ def _seconds_since_process_start() -> float | None:
 
 
 def _peak_rss_kb() -> int | None:
+    """This process's own peak resident set size in kB: `VmHWM` of /proc/self/status.
+    (`ru_maxrss` is only the fallback where /proc is missing: Linux carries it over fork and
+    exec, so an agent would report its orchestrator's peak.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
 

@@ -245,6 +245,28 @@ def error_outcome(kind: str, message: str, **extra: Any) -> ToolOutcome:
     )
 
 
+def filled_outcome(
+    fill: Fill, trade: dict[str, Any], cash_after: Decimal, message: str
+) -> ToolOutcome:
+    """The result of an `execute_trade` that filled (`trade`: its ledger `this_action`)."""
+    text = dumps(
+        {
+            "status": "filled",
+            "symbol": fill.symbol,
+            "action": fill.side.value,
+            "quantity": fill.quantity,
+            "price": float(fill.price),
+            "notional": float(fill.notional),
+            "commission": float(fill.commission),
+            "stamp_duty": float(fill.stamp_duty),
+            "transfer_fee": float(fill.transfer_fee),
+            "cash_after": float(cash_after),
+            "message": message,
+        }
+    )
+    return ToolOutcome(ok=True, result=text, trade=trade, fill=fill)
+
+
 def _money(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01")))
 
@@ -339,6 +361,7 @@ class ToolBox:
         self.position_cap = position_cap
         self.news_lookback_hours = news_lookback_hours
         self.record_fill = record_fill
+        self.current_call: ToolCall | None = None
         self._handlers: dict[str, tuple[type[_Args], Callable[[Any], ToolOutcome]]] = {
             "get_stock_price": (GetStockPriceArgs, self._get_stock_price),
             "get_news": (GetNewsArgs, self._get_news),
@@ -350,6 +373,7 @@ class ToolBox:
     specs = TOOL_SPECS
 
     def run(self, call: ToolCall) -> ToolOutcome:
+        self.current_call = call  # for `record_fill`: the call that made a fill
         handler = self._handlers.get(call.name)
         if handler is None:
             return error_outcome(
@@ -551,24 +575,8 @@ class ToolBox:
             return ToolOutcome(
                 ok=False, result=text, error_kind=ERROR_REJECTED_ORDER, rejection=rejection
             )
-        fill = outcome.fill
-        trade = self.record_fill(fill)
-        text = dumps(
-            {
-                "status": "filled",
-                "symbol": fill.symbol,
-                "action": fill.side.value,
-                "quantity": fill.quantity,
-                "price": float(fill.price),
-                "notional": float(fill.notional),
-                "commission": float(fill.commission),
-                "stamp_duty": float(fill.stamp_duty),
-                "transfer_fee": float(fill.transfer_fee),
-                "cash_after": float(self.portfolio.cash),
-                "message": outcome.message,
-            }
-        )
-        return ToolOutcome(ok=True, result=text, trade=trade, fill=fill)
+        trade = self.record_fill(outcome.fill)
+        return filled_outcome(outcome.fill, trade, self.portfolio.cash, outcome.message)
 
     def _calculate(self, args: CalculateArgs) -> ToolOutcome:
         try:
