@@ -306,7 +306,7 @@ def _run_tools(
     for i, call in enumerate(calls):
         from_ledger = recorded_fill is not None and i == 0
         if recorded_fill is not None and i == 0:
-            outcome = recorded_fill_outcome(recorded_fill, toolbox.broker, toolbox.quotes)
+            outcome = recorded_fill_outcome(recorded_fill)
         else:
             outcome = toolbox.run(call)
         if outcome.error_kind in INVALID_CALL_KINDS:

@@ -20,17 +20,16 @@ window whose records disagree is not guessed at.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from agent_engine.broker import Broker, Fill, OrderSide, Quote, fill_message
+from agent_engine.broker import Fill, OrderSide, fill_message
 from agent_engine.errors import LLMError
 from agent_engine.ledger import TRADE_ACTIONS
 from agent_engine.llm.base import Message, ToolCall
-from agent_engine.rules import to_decimal
+from agent_engine.rules import q2, to_decimal
 from agent_engine.tools import (
     ERROR_REJECTED_ORDER,
     INVALID_CALL_KINDS,
@@ -179,10 +178,9 @@ def match_recorded_fill(
     return record
 
 
-def recorded_fill_outcome(
-    record: dict[str, Any], broker: Broker, quotes: Mapping[str, Quote]
-) -> ToolOutcome:
-    """The `execute_trade` result of a fill rebuilt from its ledger record."""
+def recorded_fill_outcome(record: dict[str, Any]) -> ToolOutcome:
+    """The `execute_trade` result of a fill rebuilt from its ledger record (fill prices are
+    whole cents, so the 2-dp price gives the broker's exact text)."""
     action = record["this_action"]
     side = OrderSide(action["action"])
     symbol = str(action["symbol"])
@@ -193,17 +191,11 @@ def recorded_fill_outcome(
             raise CorruptRecordError(f"ledger record {record.get('id')}: bad {key}")
         return value
 
-    price = money("price")
-    quote = quotes.get(symbol)
-    if quote is not None and quote.price is not None:
-        # the same Decimal (and so the same text) the broker used, e.g. "12.3" vs "12.30"
-        quoted = broker.fill_price(quote, side)
-        price = quoted if quoted == price else price
     fill = Fill(
         symbol=symbol,
         side=side,
         quantity=int(action["amount"]),
-        price=price,
+        price=q2(money("price")),
         notional=money("notional"),
         commission=money("commission"),
         stamp_duty=money("stamp_duty"),
