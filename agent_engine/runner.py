@@ -311,8 +311,13 @@ class AgentRun:
         from agent_engine.ledger import Ledger
         from agent_engine.llm.factory import make_client
         from agent_engine.loop import WindowContext, run_window
-        from data_flow.snapshot_store import ensure_window_snapshot
+        from data_flow.snapshot_store import ensure_window_snapshot, remove_stale_temp_files
 
+        if not os.environ.get(PARENT_PID_ENV, "").strip():  # no orchestrator cleaned up for us
+            try:
+                remove_stale_temp_files(self.data_root)
+            except OSError:
+                log.warning("could not clean up snapshot temp files", exc_info=True)
         self._window_context = WindowContext
         self._run_window = run_window
         self._ensure_snapshot = ensure_window_snapshot
