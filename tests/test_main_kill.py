@@ -100,7 +100,7 @@ def test_sigkilled_agents_resume_without_losing_or_doubling_a_window(
 
         # Rerun: both resume window 4 (attempt 2); "after" does not buy again
         def after_requests() -> list[dict[str, Any]]:
-            return [b for b in server.bodies("/chat/completions") if b["model"] == "after"]
+            return [b for b in server.bodies("/chat/completions") if b.get("model") == "after"]
 
         killed_request = after_requests()[-1]
         again = run_main([str(cfg), "--no-backup"], env)
