@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_engine.broker import Broker, Fill, Portfolio, quotes_from_snapshot
-from agent_engine.decision_log import DecisionLog, read_events, redact
+from agent_engine.decision_log import DecisionLog, redact
 from agent_engine.errors import KIND_CLIENT_ERROR, LLMError
 from agent_engine.ledger import TRADE_ACTIONS, Ledger
 from agent_engine.llm.base import LLMClient, LLMResponse, Message, ToolCall
@@ -41,8 +41,7 @@ from agent_engine.prompt import PROMPT_TEMPLATE_HASH, build_prompt
 from agent_engine.resume import (
     Conversation,
     Counts,
-    load_conversation,
-    match_recorded_fill,
+    conversation_to_resume,
     recorded_fill_outcome,
 )
 from agent_engine.tools import (
@@ -138,7 +137,7 @@ def run_window(
     quotes = quotes_from_snapshot(ctx.snapshot)
     secrets = (ctx.model.api_key(),) if ctx.model.provider != "baseline" else ()
     tally = _Tally()
-    conv = _resume_state(ctx)
+    conv = conversation_to_resume(ctx)
     if conv is not None:
         tally.final_text = conv.counts.final_text
     dlog = DecisionLog(ctx.log_path, secrets=secrets)
@@ -176,20 +175,6 @@ def run_window(
         raise
     finally:
         dlog.close()
-
-
-def _resume_state(ctx: WindowContext) -> Conversation | None:
-    """The conversation to continue (None: a fresh window). A window with ledger records but
-    no conversation in its log is closed without asking the model; so is one that already
-    has its `no_trade` record (its decision is final)."""
-    records = ctx.ledger.window_records(ctx.window_id)
-    conv = load_conversation(read_events(ctx.log_path), ctx.config.agent_config.max_steps)
-    if conv is None:
-        return Conversation.closed() if records else None
-    match_recorded_fill(conv, records, f"window {ctx.window_id} ({ctx.log_path})")
-    if any(r["this_action"].get("action") not in TRADE_ACTIONS for r in records):
-        conv.finished = True
-    return conv
 
 
 def _whole_window(

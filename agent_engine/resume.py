@@ -23,9 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_engine.broker import Fill, OrderSide, fill_message
+from agent_engine.decision_log import read_events
 from agent_engine.errors import LLMError
 from agent_engine.ledger import TRADE_ACTIONS
 from agent_engine.llm.base import Message, ToolCall
@@ -37,6 +38,9 @@ from agent_engine.tools import (
     filled_outcome,
 )
 from data_flow.errors import CorruptRecordError
+
+if TYPE_CHECKING:
+    from agent_engine.loop import WindowContext
 
 
 @dataclass
@@ -148,6 +152,20 @@ def _add_model_call(conv: Conversation, ev: dict[str, Any]) -> None:
     conv.seen_ids.update(c.id for c in calls)
     conv.pending = calls
     conv.finished = not calls
+
+
+def conversation_to_resume(ctx: WindowContext) -> Conversation | None:
+    """The conversation a window continues (None: a fresh window). A window with ledger
+    records but no conversation in its log is closed without asking the model; so is one
+    that already has its `no_trade` record (its decision is final)."""
+    records = ctx.ledger.window_records(ctx.window_id)
+    conv = load_conversation(read_events(ctx.log_path), ctx.config.agent_config.max_steps)
+    if conv is None:
+        return Conversation.closed() if records else None
+    match_recorded_fill(conv, records, f"window {ctx.window_id} ({ctx.log_path})")
+    if any(r["this_action"].get("action") not in TRADE_ACTIONS for r in records):
+        conv.finished = True
+    return conv
 
 
 def match_recorded_fill(
