@@ -185,6 +185,7 @@ def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Name
     if not any(p.runs for p in plan):
         print("error: no agent can run (see the plan above)", file=sys.stderr)
         return EXIT_CONFIG
+    clean_leftovers(config)
     if not args.no_backup:
         orch.auto_backup(config)
     if args.fresh:
@@ -203,6 +204,22 @@ def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Name
         source=data.source,
     )
     return orch.run_arena(run)
+
+
+def clean_leftovers(config: ArenaConfig) -> None:
+    """Delete what writes killed in an earlier run left behind: snapshot temp files and
+    backup temp dirs (each only while holding the lock its writer holds, so never the file
+    of a live writer). A failure here is reported; the run goes on."""
+    from data_flow.backup import remove_stale_temp_dirs
+    from data_flow.snapshot_store import remove_stale_temp_files
+
+    try:
+        removed = remove_stale_temp_files(config.data_root()) + remove_stale_temp_dirs()
+    except OSError as err:
+        print(f"warning: cleaning up temp files failed: {err}", file=sys.stderr, flush=True)
+        return
+    if removed:
+        print(f"cleanup: removed {len(removed)} temp file(s) of interrupted writes", flush=True)
 
 
 def _display_path(path: Path) -> str:

@@ -477,12 +477,9 @@ class Broker:
                 f"{_pct(cap)}% per stock. {_most_text(most, 'buy')}",
             )
         fill = _fill(symbol, OrderSide.BUY, quantity, price, notional, fees, trade_date)
-        return OrderResult.filled(
-            fill,
-            f"Bought {quantity} {symbol} at {price}: notional {money_text(notional)}, fees "
-            f"{money_text(fees.total)}; cash now {money_text(portfolio.cash - cost)}. "
-            "These shares become sellable on the next trading day (T+1).",
-        )
+        held = portfolio.holdings.get(symbol)
+        shares_after = (held.shares if held else 0) + quantity
+        return OrderResult.filled(fill, fill_message(fill, portfolio.cash - cost, shares_after))
 
     def _sell(
         self,
@@ -528,12 +525,24 @@ class Broker:
         fees = self.fees(OrderSide.SELL, notional)
         fill = _fill(symbol, OrderSide.SELL, quantity, price, notional, fees, trade_date)
         left = holding.shares - quantity
-        return OrderResult.filled(
-            fill,
-            f"Sold {quantity} {symbol} at {price}: notional {money_text(notional)}, fees "
-            f"{money_text(fees.total)} (incl. stamp duty {money_text(fees.stamp_duty)}); cash "
-            f"now {money_text(portfolio.cash + fill.cash_delta)}; {left} shares left.",
+        return OrderResult.filled(fill, fill_message(fill, portfolio.cash + fill.cash_delta, left))
+
+
+def fill_message(fill: Fill, cash_after: Decimal, shares_after: int) -> str:
+    """The broker's message for a fill (also rebuilt from a ledger record on resume)."""
+    head = (
+        f"{fill.symbol} at {fill.price}: notional {money_text(fill.notional)}, fees "
+        f"{money_text(fill.total_fees)}"
+    )
+    if fill.side is OrderSide.BUY:
+        return (
+            f"Bought {fill.quantity} {head}; cash now {money_text(cash_after)}. "
+            "These shares become sellable on the next trading day (T+1)."
         )
+    return (
+        f"Sold {fill.quantity} {head} (incl. stamp duty {money_text(fill.stamp_duty)}); cash "
+        f"now {money_text(cash_after)}; {shares_after} shares left."
+    )
 
 
 def _fill(

@@ -7,16 +7,29 @@ model_call of that step), `model_call` (one per model call), `tool_result` (one 
 after the model_call that asked for it) and `window_end`. Texts are written as the loop keeps
 them: a reply over `agent_config.max_reply_bytes` is cut with a mark (agent_engine/llm/limits.py).
 Known secrets (the agent's API key) are replaced by `***` anywhere in an event.
+
+A window is complete only when its end is durably recorded: the log's last line is a
+`window_end` whose outcome is not `interrupted` or `data_unavailable` (`window_complete`). The
+ledger records of a window are always written before its `window_end`.
+
+A resumed attempt (agent_engine/resume.py) continues the conversation of the last `prompt`
+event: its `window_start` has `resumed: true` and `resumed_at_step` (the step of its first
+model call) and it writes no `prompt`. Optional fields: `model_call.provider_blocks` (blocks
+the provider needs back verbatim, e.g. Anthropic thinking; only when there are some) and
+`tool_result.from_ledger: true` (the result of a fill that was recorded in the ledger before
+its `tool_result` could be written, rebuilt from the ledger record, never executed again).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent_engine import crash_seam
 from data_flow.clock import SHANGHAI, now_iso
 from data_flow.fsio import line_bytes, read_jsonl, repair_torn_tail
 
@@ -47,6 +60,51 @@ def count_attempts(path: Path) -> int:
     return sum(1 for ev in read_jsonl(path) if ev.get("type") == "window_start")
 
 
+INCOMPLETE_OUTCOMES = frozenset({"interrupted", "data_unavailable"})
+"""`window_end` outcomes after which the window is resumed, not skipped."""
+TAIL_CHUNK = 64 * 1024
+
+
+def last_event(path: Path) -> dict[str, Any] | None:
+    """The last complete event of a log (read from the end of the file), or None when the
+    file is missing or empty, its last line is torn (no trailing newline) or not an object."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return None
+    with fh:
+        end = fh.seek(0, os.SEEK_END)
+        tail = b""
+        pos = end
+        while pos > 0:
+            step = min(TAIL_CHUNK, pos)
+            pos -= step
+            fh.seek(pos)
+            tail = fh.read(step) + tail
+            if not tail.endswith(b"\n"):
+                return None
+            if b"\n" in tail[:-1]:
+                break
+    line = tail[:-1].rsplit(b"\n", 1)[-1]
+    try:
+        event = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def window_complete(path: Path) -> bool:
+    """True when the window's end is durably recorded: the last line of its decision log is
+    a `window_end` whose outcome is not in `INCOMPLETE_OUTCOMES`. A complete window is never
+    run again; any other window with a log is resumed (see agent_engine/resume.py)."""
+    event = last_event(path)
+    return (
+        event is not None
+        and event.get("type") == "window_end"
+        and event.get("outcome") not in INCOMPLETE_OUTCOMES
+    )
+
+
 def redact(value: Any, secrets: tuple[str, ...]) -> Any:
     """`value` with every occurrence of each secret replaced by `***` (recursively)."""
     if isinstance(value, str):
@@ -66,8 +124,7 @@ class DecisionLog:
 
     Each event is one line written and flushed at once (a killed process loses nothing that
     was flushed; a torn last line is repaired on the next open); the file is fsynced when the
-    log is closed, at the end of the window. (The ledger, not this log, decides whether a
-    window is complete, and it fsyncs every record.)
+    log is closed, right after `window_end`, which makes the window complete.
     """
 
     def __init__(self, path: Path, *, secrets: Iterable[str | None] = ()) -> None:
@@ -90,6 +147,7 @@ class DecisionLog:
             record = redact(record, self._secrets)
         self._fh.write(line_bytes(record))
         self._fh.flush()
+        crash_seam.record_written()
         return record
 
     @property

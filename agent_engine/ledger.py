@@ -7,7 +7,10 @@ Records, one JSON line each, ids consecutive from 0:
   "window_id":null,"positions":{"CASH":initial_cash},"this_action":{"action":"seed"},
   "schema_version":1,"ts_recorded":...}``
 - one record per fill: ``this_action = {action: BUY|SELL, symbol, amount, price, notional,
-  commission, stamp_duty, transfer_fee}``, ``positions`` = the portfolio after the fill;
+  commission, stamp_duty, transfer_fee}``, ``positions`` = the portfolio after the fill and
+  ``tool_call_id``, the id of the model's `execute_trade` call in the window's decision log
+  (how a resumed window finds the fills it already made; absent in records written before
+  the field existed);
 - one record per window that ended without a fill: ``this_action = {action: "no_trade",
   reason, reason_code}`` with reason_code one of `NoTradeCode`.
 
@@ -38,6 +41,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from agent_engine import crash_seam
 from agent_engine.broker import Fill, Portfolio
 from agent_engine.rules import q2, to_decimal
 from data_flow.clock import SHANGHAI, decision_time_text, now_iso
@@ -242,8 +246,13 @@ class Ledger:
         return self._records[-1]
 
     def windows_with_records(self) -> set[str]:
-        """Window ids with at least one record: complete windows, skipped on resume."""
+        """Window ids with at least one record. (Whether a window is complete is decided by
+        its decision log: `decision_log.window_complete`.)"""
         return {r["window_id"] for r in self._records if r.get("window_id")}
+
+    def window_records(self, window_id: str) -> list[dict[str, Any]]:
+        """The records of one window, oldest first."""
+        return [r for r in self._records if r.get("window_id") == window_id]
 
     def last_window_id(self) -> str | None:
         for rec in reversed(self._records):
@@ -266,10 +275,16 @@ class Ledger:
 
     # --- writing -------------------------------------------------------------------------
     def append_trade(
-        self, window: Any, fill: Fill, portfolio: Portfolio, snapshot_hash: str | None
+        self,
+        window: Any,
+        fill: Fill,
+        portfolio: Portfolio,
+        snapshot_hash: str | None,
+        tool_call_id: str | None = None,
     ) -> dict[str, Any]:
         """Record a fill. `portfolio` must already include it (call ``portfolio.apply(fill)``
-        first); a portfolio whose cash does not follow from the last record raises ValueError."""
+        first); a portfolio whose cash does not follow from the last record raises ValueError.
+        `tool_call_id` (the model's call that made the fill) is stored when given."""
         ref = _as_window(window)
         if fill.trade_date != ref.day:
             raise ValueError(f"fill dated {fill.trade_date} recorded in window {ref.window_id}")
@@ -279,7 +294,8 @@ class Ledger:
                 f"portfolio cash {portfolio.cash} != {expected} (last recorded {self._cash} "
                 f"{fill.cash_delta:+}): apply the fill to the portfolio before append_trade"
             )
-        return self._append(ref, trade_action(fill), portfolio, snapshot_hash)
+        extra = {"tool_call_id": tool_call_id} if tool_call_id is not None else {}
+        return self._append(ref, trade_action(fill), portfolio, snapshot_hash, extra)
 
     def append_no_trade(
         self,
@@ -320,6 +336,7 @@ class Ledger:
         action: dict[str, Any],
         portfolio: Portfolio,
         snapshot_hash: str | None,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         record = {
             "id": self.next_id,
@@ -330,12 +347,14 @@ class Ledger:
             "positions": portfolio.to_record(),
             "this_action": action,
             "snapshot_hash": snapshot_hash,
+            **(extra or {}),
             "schema_version": SCHEMA_VERSION,
             "ts_recorded": now_iso(),
         }
         self._appender.append(record)
         self._records.append(record)
         self._cash = portfolio.cash
+        crash_seam.record_written()
         return record
 
     @staticmethod

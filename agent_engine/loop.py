@@ -11,7 +11,10 @@
    a reply is kept up to `agent_config.max_reply_bytes` (llm/limits.py);
 4. writes one ledger record per fill (as it happens) and, when nothing filled, one `no_trade`
    record with reason_code `hold`, `llm_error` or `all_rejected`;
-5. writes `window_end` with the counts.
+5. writes `window_end` with the counts (of this attempt; the outcome is the window's).
+
+A window whose log already holds a conversation (an earlier attempt was interrupted) is
+resumed, not restarted: see agent_engine/resume.py.
 
 It never raises for LLM or tool problems; it raises only for bugs or disk errors (and re-raises
 KeyboardInterrupt / SystemExit / the runner's stop signal after writing `window_end` with
@@ -34,13 +37,19 @@ from agent_engine.attempts import AttemptLog
 from agent_engine.broker import Broker, Fill, Portfolio, quotes_from_snapshot
 from agent_engine.decision_log import DecisionLog, redact
 from agent_engine.errors import KIND_CLIENT_ERROR, LLMError
-from agent_engine.ledger import Ledger
+from agent_engine.ledger import TRADE_ACTIONS, Ledger
 from agent_engine.llm.base import LLMClient, LLMResponse, Message, ToolCall
 from agent_engine.llm.deadline import Deadline
 from agent_engine.llm.limits import cap_reply
 from agent_engine.llm.request_digest import request_digest
 from agent_engine.llm.retry import RetryPolicy, call_with_retries
 from agent_engine.prompt import PROMPT_TEMPLATE_HASH, build_prompt
+from agent_engine.resume import (
+    Conversation,
+    Counts,
+    conversation_to_resume,
+    recorded_fill_outcome,
+)
 from agent_engine.tools import (
     ERROR_REJECTED_ORDER,
     INVALID_CALL_KINDS,
@@ -90,22 +99,7 @@ class WindowOutcome:
     latency_ms_total: float
 
 
-@dataclass
-class _Tally:
-    trades: int = 0
-    rejected_orders: int = 0
-    invalid_tool_calls: int = 0
-    llm_errors: int = 0
-    model_calls: int = 0
-    model_attempts: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    latency_ms_total: float = 0.0
-    final_text: str = ""
-    llm_error: LLMError | None = None
-    max_steps_reached: bool = False
-    rejection_reasons: list[str] | None = None
-
+class _Tally(Counts):
     def outcome(self) -> WindowOutcome:
         if self.trades:
             kind = OUTCOME_TRADED
@@ -148,9 +142,13 @@ def run_window(
     started = time.perf_counter()
     quotes = quotes_from_snapshot(ctx.snapshot)
     secrets = (ctx.model.api_key(),) if ctx.model.provider != "baseline" else ()
-    tally = _Tally(rejection_reasons=[])
+    tally = _Tally()
+    conv = conversation_to_resume(ctx)
+    if conv is not None:
+        tally.final_text = conv.counts.final_text
     dlog = DecisionLog(ctx.log_path, secrets=secrets)
     try:
+        resumed = {} if conv is None else {"resumed": True, "resumed_at_step": conv.last_step + 1}
         dlog.event(
             "window_start",
             signature=ctx.model.signature,
@@ -163,11 +161,14 @@ def run_window(
             snapshot_path=_relative(ctx.snapshot_path, ctx.config.data_root()),
             snapshot_hash=ctx.snapshot_hash,
             attempt=ctx.attempt,
+            **resumed,
         )
-        _converse(ctx, client, quotes, dlog, tally, sleep, rng or random.Random())
-        result = tally.outcome()
-        if not tally.trades:
-            code, reason = _no_trade_reason(tally, dlog.secrets)
+        _converse(ctx, client, quotes, dlog, tally, sleep, rng or random.Random(), conv)
+        records = ctx.ledger.window_records(ctx.window_id)
+        window = _whole_window(tally, conv, records)
+        result = dataclasses.replace(tally.outcome(), outcome=window.outcome().outcome)
+        if not records:
+            code, reason = _no_trade_reason(window, dlog.secrets)
             ctx.ledger.append_no_trade(ctx, code, reason, ctx.portfolio, ctx.snapshot_hash)
         _window_end(dlog, ctx, quotes, tally, result.outcome, started)
         return result
@@ -182,6 +183,22 @@ def run_window(
         dlog.close()
 
 
+def _whole_window(
+    tally: _Tally, conv: Conversation | None, records: list[dict[str, Any]]
+) -> _Tally:
+    """What decides the window's outcome and `no_trade` reason, over the whole window (the
+    earlier attempts of a resumed conversation and this one); fills as in the ledger."""
+    prior = conv.counts if conv is not None else Counts()
+    return _Tally(
+        trades=sum(1 for r in records if r["this_action"].get("action") in TRADE_ACTIONS),
+        rejected_orders=prior.rejected_orders + tally.rejected_orders,
+        invalid_tool_calls=prior.invalid_tool_calls + tally.invalid_tool_calls,
+        llm_error=tally.llm_error or prior.llm_error,
+        max_steps_reached=tally.max_steps_reached or prior.max_steps_reached,
+        rejection_reasons=prior.rejection_reasons + tally.rejection_reasons,
+    )
+
+
 def _converse(
     ctx: WindowContext,
     client: LLMClient,
@@ -190,31 +207,38 @@ def _converse(
     tally: _Tally,
     sleep: Callable[[float], None],
     rng: random.Random,
+    conv: Conversation | None,
 ) -> None:
     agent = ctx.config.agent_config
     deadline = _window_deadline(ctx)
-    prompt = build_prompt(ctx, quotes)
-    dlog.event(
-        "prompt",
-        system=prompt.system,
-        user=prompt.user,
-        tools=list(TOOL_NAMES),
-        prompt_template_hash=PROMPT_TEMPLATE_HASH,
-    )
+    if conv is None:
+        prompt = build_prompt(ctx, quotes)
+        dlog.event(
+            "prompt",
+            system=prompt.system,
+            user=prompt.user,
+            tools=list(TOOL_NAMES),
+            prompt_template_hash=PROMPT_TEMPLATE_HASH,
+        )
+        conv = Conversation.fresh(prompt.system, prompt.user)
+    if conv.finished:
+        return
     begin = getattr(client, "begin_window", None)
     if callable(begin):
         try:
             begin(ctx)
         except Exception as err:  # a strategy bug must not kill the run
             log.exception("begin_window failed for %s", ctx.model.signature)
-            _record_failure(
-                ctx, client, dlog, tally, 1, LLMError(KIND_CLIENT_ERROR, repr(err)), 0.0
-            )
+            failure = LLMError(KIND_CLIENT_ERROR, repr(err))
+            _record_failure(ctx, client, dlog, tally, conv.last_step + 1, failure, 0.0)
             return
 
     def record_fill(fill: Fill) -> dict[str, Any]:
         ctx.portfolio.apply(fill)
-        record = ctx.ledger.append_trade(ctx, fill, ctx.portfolio, ctx.snapshot_hash)
+        call = toolbox.current_call
+        record = ctx.ledger.append_trade(
+            ctx, fill, ctx.portfolio, ctx.snapshot_hash, call.id if call else None
+        )
         return dict(record["this_action"])
 
     toolbox = ToolBox(
@@ -231,14 +255,16 @@ def _converse(
     policy = RetryPolicy(
         max_retries=agent.max_retries, base_delay=agent.base_delay, max_delay=agent.max_delay
     )
-    messages: list[Message] = [Message.user(prompt.user)]
-    seen_ids: set[str] = set()
-    for step in range(1, agent.max_steps + 1):
-        request = _request_sha256(ctx, prompt.system, messages)
+    messages: list[Message] = conv.messages
+    seen_ids: set[str] = conv.seen_ids
+    if conv.pending:  # the interrupted turn's calls that have no result yet
+        _run_tools(dlog, tally, toolbox, conv.last_step, conv.pending, messages, conv.recorded_fill)
+    for step in range(conv.last_step + 1, agent.max_steps + 1):
+        request = _request_sha256(ctx, conv.system, messages)
         attempts = AttemptLog(dlog, step)
         try:
             response = call_with_retries(
-                lambda: _complete(client, prompt.system, messages),
+                lambda: _complete(client, conv.system, messages),
                 policy,
                 sleep=sleep,
                 rng=rng,
@@ -266,31 +292,7 @@ def _converse(
         )
         if not response.tool_calls:
             return
-        for call in response.tool_calls:
-            outcome = toolbox.run(call)
-            if outcome.error_kind in INVALID_CALL_KINDS:
-                tally.invalid_tool_calls += 1
-            elif outcome.error_kind == ERROR_REJECTED_ORDER:
-                tally.rejected_orders += 1
-                if outcome.rejection and tally.rejection_reasons is not None:
-                    tally.rejection_reasons.append(str(outcome.rejection.get("reason")))
-            if outcome.fill is not None:
-                tally.trades += 1
-            dlog.event(
-                "tool_result",
-                step=step,
-                tool_call_id=call.id,
-                name=call.name,
-                arguments=call.arguments,
-                ok=outcome.ok,
-                error_kind=outcome.error_kind,
-                result=outcome.result,
-                trade=outcome.trade,
-                rejection=outcome.rejection,
-            )
-            messages.append(
-                Message.tool(call.id, call.name, outcome.result, is_error=not outcome.ok)
-            )
+        _run_tools(dlog, tally, toolbox, step, response.tool_calls, messages)
     tally.max_steps_reached = True
     log.info("%s %s: max_steps reached", ctx.model.signature, ctx.window_id)
 
@@ -298,6 +300,47 @@ def _converse(
 def _window_deadline(ctx: WindowContext) -> Deadline:
     seconds = ctx.config.agent_config.window_timeout_seconds
     return Deadline.after(seconds, f"window_timeout_seconds {seconds:g}")
+
+
+def _run_tools(
+    dlog: DecisionLog,
+    tally: _Tally,
+    toolbox: ToolBox,
+    step: int,
+    calls: list[ToolCall],
+    messages: list[Message],
+    recorded_fill: dict[str, Any] | None = None,
+) -> None:
+    """Run a turn's tool calls in order, logging and answering each. `recorded_fill`: the
+    ledger record of the first call's fill, made before an interruption (not run again)."""
+    for i, call in enumerate(calls):
+        from_ledger = recorded_fill is not None and i == 0
+        if recorded_fill is not None and i == 0:
+            outcome = recorded_fill_outcome(recorded_fill)
+        else:
+            outcome = toolbox.run(call)
+        if outcome.error_kind in INVALID_CALL_KINDS:
+            tally.invalid_tool_calls += 1
+        elif outcome.error_kind == ERROR_REJECTED_ORDER:
+            tally.rejected_orders += 1
+            if outcome.rejection and tally.rejection_reasons is not None:
+                tally.rejection_reasons.append(str(outcome.rejection.get("reason")))
+        if outcome.fill is not None:
+            tally.trades += 1
+        dlog.event(
+            "tool_result",
+            step=step,
+            tool_call_id=call.id,
+            name=call.name,
+            arguments=call.arguments,
+            ok=outcome.ok,
+            error_kind=outcome.error_kind,
+            result=outcome.result,
+            trade=outcome.trade,
+            rejection=outcome.rejection,
+            **({"from_ledger": True} if from_ledger else {}),
+        )
+        messages.append(Message.tool(call.id, call.name, outcome.result, is_error=not outcome.ok))
 
 
 def _unique_call_ids(response: LLMResponse, seen: set[str], step: int) -> LLMResponse:
@@ -370,6 +413,7 @@ def _record_call(
         attempts=response.retries + 1,
         elapsed_ms=round(attempts.elapsed_ms() if attempts is not None else response.latency_ms, 3),
         truncated=truncated,
+        **({"provider_blocks": list(response.provider_blocks)} if response.provider_blocks else {}),
     )
 
 

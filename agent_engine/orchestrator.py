@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agent_engine.data_plan import DataPlan, format_data_plan
+from agent_engine.decision_log import decision_log_path, window_complete
 from agent_engine.runner import (
     EXIT_NO_DATA,
     PARENT_PID_ENV,
@@ -611,7 +612,8 @@ class RecordStats:
 
 
 def record_stats(data_root: Path, signature: str, planned: set[str] | None = None) -> RecordStats:
-    """Totals from an agent's records: trades from position.jsonl; rejected orders and LLM errors
+    """Totals from an agent's records: trades from position.jsonl; complete windows (a record
+    and a final `window_end`: `decision_log.window_complete`); rejected orders and LLM errors
     from the decision logs' `window_end` events; tokens from every `model_call` (also of
     interrupted attempts); equity from the last finished window; windows without data from the
     logs whose last `window_end` says `data_unavailable`."""
@@ -624,7 +626,16 @@ def record_stats(data_root: Path, signature: str, planned: set[str] | None = Non
             stats.trades += 1
         if rec.get("window_id"):
             windows.add(str(rec["window_id"]))
-    stats.windows_complete = len(windows if planned is None else windows & planned)
+    counted = windows if planned is None else windows & planned
+    stats.windows_complete = sum(
+        1
+        for w in counted
+        if window_complete(
+            decision_log_path(
+                data_root, signature, datetime.fromisoformat(w).replace(tzinfo=SHANGHAI)
+            )
+        )
+    )
     log_dir = agent_dir / "log"
     files = sorted(log_dir.glob("*/*.jsonl")) if log_dir.is_dir() else []
     for path in files:

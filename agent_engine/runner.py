@@ -5,10 +5,13 @@ Replay and live are the same code with a different injected clock:
 - live (`LiveClock`): waits (`clock.sleep_until`) for each window in Asia/Shanghai time on trading
   days; windows already past when the run reaches them are skipped (not recorded).
 
-Resume: a window is complete once position.jsonl has ≥1 record for it; complete windows are
-skipped, so trades are never re-executed. The windows after the last complete one run (see
-`windows_to_run`); a window interrupted before its first record is run again with `attempt` + 1,
-appending to its decision log.
+Resume: a window is complete only once its end is durably recorded (the last line of its
+decision log is a `window_end` that is not `interrupted` or `data_unavailable`:
+`decision_log.window_complete`);
+complete windows are skipped. Any other window is run again with `attempt` + 1, appending to
+its decision log; one with a conversation in its log continues it (agent_engine/resume.py),
+so a fill already in the ledger is never executed again.
+The windows after the last complete one run (see `windows_to_run`).
 
 Per window: ensure the shared snapshot (built once for all agents), roll the portfolio to the
 day (T+1), call `loop.run_window`, update the runtime env file. A window whose snapshot cannot be
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_engine import progress as prog
-from agent_engine.decision_log import count_attempts, decision_log_path
+from agent_engine.decision_log import count_attempts, decision_log_path, window_complete
 from agent_engine.manifest import RunManifest
 from agent_engine.runtime_env import RUNTIME_ENV_PATH_ENV, RuntimeEnv, runtime_env_path
 from agent_engine.window_data import (
@@ -304,7 +307,11 @@ class AgentRun:
             )
             self._setup()
             st.startup_seconds = _seconds_since_process_start()
-            complete = self.ledger.windows_with_records()
+            complete = {
+                w.window_id
+                for w in windows
+                if window_complete(decision_log_path(self.data_root, self.signature, w.moment))
+            }
             st.windows_done = st.windows_already_done = sum(
                 1 for w in windows if w.window_id in complete
             )
@@ -350,8 +357,13 @@ class AgentRun:
         from agent_engine.ledger import Ledger
         from agent_engine.llm.factory import make_client
         from agent_engine.loop import WindowContext, run_window
-        from data_flow.snapshot_store import ensure_window_snapshot
+        from data_flow.snapshot_store import ensure_window_snapshot, remove_stale_temp_files
 
+        if not os.environ.get(PARENT_PID_ENV, "").strip():  # no orchestrator cleaned up for us
+            try:
+                remove_stale_temp_files(self.data_root)
+            except OSError:
+                log.warning("could not clean up snapshot temp files", exc_info=True)
         self._window_context = WindowContext
         self._run_window = run_window
         self._ensure_snapshot = ensure_window_snapshot
@@ -532,6 +544,15 @@ def _seconds_since_process_start() -> float | None:
 
 
 def _peak_rss_kb() -> int | None:
+    """This process's own peak resident set size in kB: `VmHWM` of /proc/self/status.
+    (`ru_maxrss` is only the fallback where /proc is missing: Linux carries it over fork and
+    exec, so an agent would report its orchestrator's peak.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
 

@@ -97,6 +97,28 @@ def error_outcome(kind: str, message: str, **extra: Any) -> ToolOutcome:
     )
 
 
+def filled_outcome(
+    fill: Fill, trade: dict[str, Any], cash_after: Decimal, message: str
+) -> ToolOutcome:
+    """The result of an `execute_trade` that filled (`trade`: its ledger `this_action`)."""
+    text = dumps(
+        {
+            "status": "filled",
+            "symbol": fill.symbol,
+            "action": fill.side.value,
+            "quantity": fill.quantity,
+            "price": float(fill.price),
+            "notional": float(fill.notional),
+            "commission": float(fill.commission),
+            "stamp_duty": float(fill.stamp_duty),
+            "transfer_fee": float(fill.transfer_fee),
+            "cash_after": float(cash_after),
+            "message": message,
+        }
+    )
+    return ToolOutcome(ok=True, result=text, trade=trade, fill=fill)
+
+
 def _money(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01")))
 
@@ -157,6 +179,7 @@ class ToolBox:
         self.news_lookback_hours = news_lookback_hours
         self.record_fill = record_fill
         self._record_error: BaseException | None = None
+        self.current_call: ToolCall | None = None
         self._handlers: dict[str, tuple[type[ToolArgs], Callable[[Any], ToolOutcome]]] = {
             "get_stock_price": (GetStockPriceArgs, self._get_stock_price),
             "get_news": (GetNewsArgs, self._get_news),
@@ -182,6 +205,7 @@ class ToolBox:
             )
 
     def _run(self, call: ToolCall) -> ToolOutcome:
+        self.current_call = call  # for `record_fill`: the call that made a fill
         handler = self._handlers.get(call.name) if isinstance(call.name, str) else None
         if handler is None:
             return error_outcome(
@@ -383,22 +407,7 @@ class ToolBox:
         except BaseException as err:
             self._record_error = err
             raise
-        text = dumps(
-            {
-                "status": "filled",
-                "symbol": fill.symbol,
-                "action": fill.side.value,
-                "quantity": fill.quantity,
-                "price": float(fill.price),
-                "notional": float(fill.notional),
-                "commission": float(fill.commission),
-                "stamp_duty": float(fill.stamp_duty),
-                "transfer_fee": float(fill.transfer_fee),
-                "cash_after": float(self.portfolio.cash),
-                "message": outcome.message,
-            }
-        )
-        return ToolOutcome(ok=True, result=text, trade=trade, fill=fill)
+        return filled_outcome(fill, trade, self.portfolio.cash, outcome.message)
 
     def _calculate(self, args: CalculateArgs) -> ToolOutcome:
         try:

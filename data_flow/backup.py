@@ -13,7 +13,9 @@ market-data cache, key/credential-looking files (`*.key`, `*.pem`, names contain
 exactly the bytes put in the archive. JSONL files are archived up to their last complete line
 (a writer may be appending). Backups dir: `<project>/backups`, or env ARENA_BACKUP_DIR.
 Retention keeps the newest `retain` backup dirs (default 10); only dirs that look like backups
-(timestamp name + manifest.json) are ever deleted.
+(timestamp name + manifest.json) are ever deleted. One backup at a time per backups dir (lock
+file `.backup.lock` there); a backup killed midway leaves a `.tmp-backup-*` dir, deleted by the
+next backup or `remove_stale_temp_dirs` (main.py at start), only while holding that lock.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from data_flow.clock import SHANGHAI
 from data_flow.fsio import atomic_write_json
 from settings.config import PROJECT_ROOT, SETTINGS_DIR, ArenaError
@@ -44,6 +48,9 @@ DEFAULT_RETAIN = 10
 ARCHIVE_NAME = "backup.tar.gz"
 MANIFEST_NAME = "manifest.json"
 BACKUP_NAME_RE = re.compile(r"^\d{8}_\d{6}(_\d+)?$")
+LOCK_NAME = ".backup.lock"
+TMP_PREFIX = ".tmp-backup-"
+LOCK_TIMEOUT_SECONDS = 600.0
 _SECRET_NAME_RE = re.compile(
     r"(^\.env)|(\.env$)|(\.key$)|(\.pem$)|secret|credential|api[_-]?key|token", re.IGNORECASE
 )
@@ -152,8 +159,59 @@ def create_backup(
     if root == data_root or root.is_relative_to(data_root / "agent_data"):
         raise BackupError("the backup directory must not be inside the agent data")
     root.mkdir(parents=True, exist_ok=True)
+    lock = _lock(root, LOCK_TIMEOUT_SECONDS)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise BackupError(
+            f"another backup into {root} has been running for {LOCK_TIMEOUT_SECONDS:g}s "
+            f"(lock {root / LOCK_NAME})"
+        ) from None
+    try:
+        _remove_temp_dirs(root)
+        return _create_locked(data_root, root, settings_dir, retain, reason, now)
+    finally:
+        lock.release()
+
+
+def _lock(root: Path, timeout: float) -> FileLock:
+    return FileLock(str(root / LOCK_NAME), timeout=timeout, thread_local=False)
+
+
+def _remove_temp_dirs(root: Path) -> list[Path]:
+    doomed = sorted(p for p in root.glob(f"{TMP_PREFIX}*") if p.is_dir() and not p.is_symlink())
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return doomed
+
+
+def remove_stale_temp_dirs(root: Path | None = None) -> list[Path]:
+    """Delete the `.tmp-backup-*` dirs of backups that were killed midway (default root:
+    `default_backup_root()`); returns them. Nothing is deleted while a backup is running."""
+    root = (root or default_backup_root()).resolve()
+    if not root.is_dir():
+        return []
+    lock = _lock(root, 0)
+    try:
+        lock.acquire()
+    except Timeout:
+        return []
+    try:
+        return _remove_temp_dirs(root)
+    finally:
+        lock.release()
+
+
+def _create_locked(
+    data_root: Path,
+    root: Path,
+    settings_dir: Path,
+    retain: int,
+    reason: str,
+    now: datetime | None,
+) -> BackupResult:
     moment = now or datetime.now(SHANGHAI)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=".tmp-backup-", dir=root))
+    tmp_dir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=root))
     try:
         archive_tmp = tmp_dir / ARCHIVE_NAME
         entries = []

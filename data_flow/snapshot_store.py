@@ -9,6 +9,10 @@ process may have just built it), builds, stamps ``metadata.content_hash`` and wr
 atomically (temp file + fsync + ``os.replace``), so readers never see a partial file. A file that
 fails validation (not JSON, wrong schema, hash mismatch, wrong window) is rebuilt.
 
+A writer killed mid-write leaves its temp file (``.<name>.<random>.tmp`` next to the snapshot);
+``remove_stale_temp_files`` deletes those at the next start, each only while holding its
+window's lock (no live process can be writing it then: snapshots are written under the lock).
+
 This module is cheap to import: no pandas/ta/akshare/exchange_calendars. The builder and the
 sources are imported only when a snapshot has to be built.
 """
@@ -240,6 +244,42 @@ def _load_for_window(path: Path, moment: datetime, signature: str) -> dict[str, 
         log.warning("snapshot %s belongs to another window; it will be rebuilt", path)
         return None
     return snapshot
+
+
+# --- leftovers -----------------------------------------------------------------------------
+def remove_stale_temp_files(data_root: Path) -> list[Path]:
+    """Delete the temp files of snapshot writes that were killed; returns those deleted. A
+    window whose lock is held right now (being built) is left alone."""
+    from filelock import FileLock, Timeout
+
+    folder = Path(data_root) / "agent_data" / "shared" / "snapshots"
+    by_lock: dict[Path, list[Path]] = {}
+    for tmp in sorted(folder.glob("*/.*.tmp")):
+        target = tmp.name[1:].rsplit(".", 2)[0]  # ".<name>.<random>.tmp" -> "<name>"
+        if not target.endswith(".json"):
+            continue
+        name = f"{tmp.parent.name}_{target.removesuffix('.json')}.lock"
+        by_lock.setdefault(folder.parent / "locks" / name, []).append(tmp)
+    removed: list[Path] = []
+    for lock_file, temps in by_lock.items():
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_file), timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            continue
+        try:
+            for tmp in temps:
+                try:
+                    tmp.unlink()
+                except FileNotFoundError:
+                    continue
+                removed.append(tmp)
+        finally:
+            lock.release()
+    if removed:
+        log.warning("removed %d temp file(s) of interrupted snapshot writes", len(removed))
+    return removed
 
 
 # --- the store -----------------------------------------------------------------------------

@@ -33,7 +33,10 @@ Rules (stateless, safe for many concurrent agents; `step` = assistant turns so f
 - `portfolio_then_answer`: step 1 calls get_portfolio, then a final answer;
 - `trade`: step 1 get_portfolio; step 2 SELL all sellable shares of the first holding with
   sellable shares, else BUY `TRADE_QUANTITY` of the first symbol in the user prompt if there are
-  no holdings; then a final answer.
+  no holdings; then a final answer;
+- `buy_each`: steps 1-3 each BUY `TRADE_QUANTITY` of the 1st, 2nd, 3rd symbol of the user
+  prompt (call id `buy_<step>`), then a final answer. It depends only on the conversation, so
+  a window resumed with the same history gets the same replies (the kill-and-resume tests).
 Every request is recorded (`server.requests`: path, headers, body) and optionally appended to
 a JSONL file, so tests can assert what was sent (tool results, parameters, no leaked keys).
 Requests are validated as strictly as pydantic-validated servers do (tests/fake_llm_validation.py;
@@ -70,7 +73,8 @@ DEFAULT_MODEL = "fake-model"
 TRADE_QUANTITY = 200
 FINAL_TEXT = "Holding; no further trades."
 SYMBOL_RE = re.compile(r"\b(?:SH|SZ)\d{6}\b")
-RULES = ("answer", "portfolio_then_answer", "trade")
+RULES = ("answer", "portfolio_then_answer", "trade", "buy_each")
+BUY_EACH_STEPS = 3
 TOOLS_IGNORED_TEXT = "(no tools were offered to me)"
 
 
@@ -112,6 +116,8 @@ def tool_results(body: dict[str, Any]) -> list[str]:
 def rule_step(rule: str, body: dict[str, Any]) -> dict[str, Any]:
     """The scripted step a rule produces for this request."""
     step = _assistant_turns(body) + 1
+    if rule == "buy_each":
+        return _buy_each_step(body, step)
     if rule == "answer" or step > 2:
         return {"kind": "text", "text": FINAL_TEXT}
     if step == 1:
@@ -138,6 +144,16 @@ def rule_step(rule: str, body: dict[str, Any]) -> dict[str, Any]:
             args = {"symbol": symbols[0], "action": "BUY", "quantity": TRADE_QUANTITY}
             return {"kind": "tool_calls", "calls": [{"name": "execute_trade", "arguments": args}]}
     return {"kind": "text", "text": FINAL_TEXT}
+
+
+def _buy_each_step(body: dict[str, Any], step: int) -> dict[str, Any]:
+    market = _first_user_text(body).split("Market at", 1)[-1]
+    symbols = list(dict.fromkeys(SYMBOL_RE.findall(market)))[:BUY_EACH_STEPS]
+    if step > len(symbols):
+        return {"kind": "text", "text": FINAL_TEXT}
+    args = {"symbol": symbols[step - 1], "action": "BUY", "quantity": TRADE_QUANTITY}
+    call = {"id": f"buy_{step}", "name": "execute_trade", "arguments": args}
+    return {"kind": "tool_calls", "text": f"Buying {symbols[step - 1]}.", "calls": [call]}
 
 
 # --- reply rendering ------------------------------------------------------------------------

@@ -172,3 +172,24 @@ def test_cli_create_verify_restore(env: dict[str, Path], tmp_path: Path) -> None
     archive.write_bytes(bytes(raw))
     failed = cli("verify", info["backup_dir"])
     assert failed.returncode == 1 and "FAIL" in failed.stderr
+
+
+def test_a_killed_backups_temp_dir_is_removed_but_never_during_a_backup(
+    env: dict[str, Path],
+) -> None:
+    from filelock import FileLock
+
+    from data_flow.backup import LOCK_NAME, remove_stale_temp_dirs
+
+    backups = env["backups"]
+    stale = backups / ".tmp-backup-k1ll3d"
+    stale.mkdir(parents=True)
+    (stale / "backup.tar.gz").write_bytes(b"half an archive")
+    with FileLock(str(backups / LOCK_NAME), thread_local=False):  # a backup is running
+        assert remove_stale_temp_dirs() == []
+    assert stale.is_dir()
+    assert remove_stale_temp_dirs() == [stale.resolve()]
+    stale.mkdir()
+    result = create_backup(env["root"], settings_dir=env["settings"], now=T0)
+    assert sorted(p.name for p in backups.iterdir()) == [LOCK_NAME, result.backup_dir.name]
+    assert verify_backup(result.backup_dir) == []

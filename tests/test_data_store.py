@@ -258,3 +258,38 @@ def test_reading_never_touches_a_lazy_source(tmp_path: Path) -> None:
     lazy = CountingLazySource()
     result = ensure_window_snapshot(config, MOMENT, source=lazy)  # type: ignore[arg-type]
     assert not result.created and lazy.touched == []
+
+
+def test_leftover_temp_files_are_removed_unless_their_window_is_being_written(
+    tmp_path: Path,
+) -> None:
+    import os
+    import tempfile
+
+    from filelock import FileLock
+
+    from data_flow.snapshot_store import remove_stale_temp_files
+
+    def temp_of(target: Path) -> Path:  # named as fsio.atomic_write_bytes names them
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.write(fd, b'{"partial')
+        os.close(fd)
+        return Path(name)
+
+    built = ensure_snapshot(
+        tmp_path, MOMENT, SYMBOLS, lambda: counting_demo_build(tmp_path / "n", MOMENT, SYMBOLS),
+        lock_timeout=5,
+    )  # fmt: skip
+    stale = temp_of(built.path)  # a writer of this window was killed
+    busy_moment = at_window(date(2025, 11, 18), "14:00")
+    busy = temp_of(snapshot_path(tmp_path, busy_moment, SYMBOLS))  # being written right now
+    other = built.path.parent / ".notes.txt.tmp"  # not a snapshot's temp file
+    other.write_text("x")
+    with FileLock(str(lock_path(tmp_path, busy_moment, SYMBOLS)), thread_local=False):
+        assert remove_stale_temp_files(tmp_path) == [stale]
+    assert not stale.exists() and busy.exists() and other.exists()
+    assert load_snapshot(built.path) == built.snapshot
+    # once its writer is gone (the lock is free), the other one goes too
+    assert remove_stale_temp_files(tmp_path) == [busy]
+    assert remove_stale_temp_files(tmp_path / "empty") == []

@@ -11,8 +11,10 @@ from agent_engine.decision_log import (
     DecisionLog,
     count_attempts,
     decision_log_path,
+    last_event,
     read_events,
     redact,
+    window_complete,
 )
 from data_flow.clock import SHANGHAI
 
@@ -44,3 +46,29 @@ def test_events_secrets_and_torn_tail(tmp_path: Path) -> None:
     assert count_attempts(path) == 2
     assert secret not in path.read_text(encoding="utf-8")
     assert redact({"k": "abc"}, ("abc",)) == {"k": "***"}
+
+
+def test_a_window_is_complete_only_when_its_log_ends_with_a_final_window_end(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.jsonl"
+    assert not window_complete(path) and last_event(path) is None  # no log
+    path.write_bytes(b"")
+    assert not window_complete(path)
+    with DecisionLog(path) as log:
+        log.event("window_start", attempt=1)
+        log.event("prompt", system="s", user="u")
+        log.event("model_call", step=1)
+        log.event("tool_result", step=1)
+    assert not window_complete(path)  # killed after a fill: the log ends at tool_result
+    with DecisionLog(path) as log:
+        log.event("window_end", outcome="interrupted")
+    assert not window_complete(path)
+    with DecisionLog(path) as log:
+        log.event("window_start", attempt=2)
+        log.event("window_end", outcome="traded", final_text="x" * 200_000)  # > one tail read
+    assert window_complete(path)
+    assert last_event(path)["final_text"] == "x" * 200_000  # type: ignore[index]
+    with open(path, "ab") as fh:  # a torn line after it (a writer killed mid-line)
+        fh.write(b'{"type":"window_start","att')
+    assert not window_complete(path) and last_event(path) is None

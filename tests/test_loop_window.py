@@ -130,6 +130,7 @@ def test_buy_fill_exact_ledger_record_and_log_events(
             "transfer_fee": 1.0,
         },
         "snapshot_hash": ctx.snapshot_hash,
+        "tool_call_id": "call_1",
         "schema_version": 1,
     }
 
@@ -529,7 +530,9 @@ def test_repeated_or_missing_tool_call_ids_are_made_unique(
     ]
 
 
-def test_a_resumed_window_appends_a_new_attempt(data_root: Path, server: FakeLLMServer) -> None:
+def test_a_resumed_window_appends_a_new_attempt_that_continues_the_conversation(
+    data_root: Path, server: FakeLLMServer
+) -> None:
     ctx = setup(data_root, server)
     with pytest.raises(KeyboardInterrupt):
         run_window(ctx, _ExplodingClient(KeyboardInterrupt()), sleep=lambda s: None)
@@ -542,15 +545,24 @@ def test_a_resumed_window_appends_a_new_attempt(data_root: Path, server: FakeLLM
         "prompt",
         "window_end",
         "window_start",
-        "prompt",
         "model_call",
         "window_end",
     ]
     assert [e["attempt"] for e in events if e["type"] == "window_start"] == [1, 2]
+    assert "resumed" not in events[0]
+    assert (events[3]["resumed"], events[3]["resumed_at_step"]) == (True, 1)
+    assert events[4]["step"] == 1
     assert [e["outcome"] for e in events if e["type"] == "window_end"] == [
         "interrupted",
         "no_trade",
     ]
+    # the model is asked with the prompt of the first attempt
+    (request,) = server.bodies("/chat/completions")
+    assert request["messages"] == [
+        {"role": "system", "content": events[1]["system"]},
+        {"role": "user", "content": events[1]["user"]},
+    ]
+    assert [r["this_action"]["reason_code"] for r in ctx.ledger.records()[1:]] == ["hold"]
 
 
 class _BrokenBaseline(_ScriptedClient):

@@ -251,8 +251,13 @@ def test_record_stats_reads_totals_and_tolerates_a_torn_line(tmp_path: Path) -> 
     (agent / "log" / "2025-11-03").mkdir(parents=True)
     text = "".join(dumps_line(e) + "\n" for e in events) + '{"type":"model_call","usa'
     (agent / "log" / "2025-11-03" / "10-30-00.jsonl").write_text(text)
+    ended = [{"type": "window_start", "attempt": 1}, {"type": "window_end", "outcome": "no_trade"}]
+    (agent / "log" / "2025-11-03" / "11-30-00.jsonl").write_text(
+        "".join(dumps_line(e) + "\n" for e in ended)
+    )
     stats = record_stats(tmp_path, "a")
-    assert (stats.trades, stats.windows_complete) == (2, 2)
+    # 10:30 has records but its log does not end with a final window_end: not complete
+    assert (stats.trades, stats.windows_complete) == (2, 1)
     assert (stats.tokens_in, stats.tokens_out) == (150, 10)
     assert (stats.rejected_orders, stats.llm_errors) == (1, 2)
     assert stats.equity == Decimal("1000123.45")

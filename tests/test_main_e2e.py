@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from data_flow.backup import list_backups
 from settings.config import PROJECT_ROOT
 from tests.data_helpers import write_files_dataset
 from tests.fake_llm_server import FakeLLMServer
@@ -263,7 +264,7 @@ def test_arena_run_records_exact_positions_logs_and_summary(
     assert again.returncode == 0, again.stdout + again.stderr
     assert {sig: positions(data_root, sig) for sig in before} == before
     assert len(server.requests) == n_requests
-    assert "backup: " in again.stdout and len(list(backups.iterdir())) == 1
+    assert "backup: " in again.stdout and len(list_backups(backups)) == 1
     assert summary_rows(again.stdout)["fake-gpt"] == gpt_row
     assert [m["type"] for m in manifest(data_root, "fake-gpt")] == ["run_start", "run_end"] * 2
 

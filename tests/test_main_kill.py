@@ -7,6 +7,7 @@ import os
 import re
 import signal
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -59,7 +60,8 @@ def _alive(pids: list[int]) -> list[int]:
 def test_sigkilled_agents_resume_without_losing_or_doubling_a_window(
     tmp_path: Path, data_root: Path
 ) -> None:
-    # "after": killed in window 4 after its BUY was recorded (waiting for its final answer);
+    # "after": killed in window 4 after its BUY was recorded (waiting for its final answer):
+    # the window is not complete (no window_end), it is resumed and finished without a 2nd BUY;
     # "before": killed in window 4 while waiting for its first reply (nothing recorded).
     with FakeLLMServer(rule="answer") as server:
         server.add(*[text_step()] * 3, trade_step("SH688008", "BUY", 200),
@@ -90,22 +92,30 @@ def test_sigkilled_agents_resume_without_losing_or_doubling_a_window(
         assert code == 1, out
         rows = summary_rows(out)
         assert rows["bh"][0] == "completed"
-        assert rows["after"][:2] == ["failed", "4/9"] and rows["before"][:2] == ["failed", "3/9"]
+        assert rows["after"][:2] == ["failed", "3/9"] and rows["before"][:2] == ["failed", "3/9"]
         assert "agent after failed: killed by SIGKILL" in out
         state = read_json(runtime / "runtime_env_after.json")
         assert state is not None and state["status"] == "failed"
         assert state["last_error"] == "killed by SIGKILL"
 
-        # Rerun: both resume; "after" does not buy again, "before" reruns window 4 (attempt 2)
+        # Rerun: both resume window 4 (attempt 2); "after" does not buy again
+        def after_requests() -> list[dict[str, Any]]:
+            return [b for b in server.bodies("/chat/completions") if b.get("model") == "after"]
+
+        killed_request = after_requests()[-1]
         again = run_main([str(cfg), "--no-backup"], env)
         assert again.returncode == 0, again.stdout + again.stderr
+        # asked again with the killed call's history, then windows 5-9
+        assert after_requests()[-6]["messages"] == killed_request["messages"]
 
     after = positions(data_root, "after")
     assert_windows_exactly_once(after, WINDOWS)
     buys = [r for r in after if r["this_action"]["action"] == "BUY"]
     assert [b["window_id"] for b in buys] == [WINDOWS[3]]
-    assert [e["attempt"] for e in window_log(data_root, "after", WINDOWS[3])
-            if e["type"] == "window_start"] == [1]  # fmt: skip
+    log4 = window_log(data_root, "after", WINDOWS[3])
+    assert [e["attempt"] for e in log4 if e["type"] == "window_start"] == [1, 2]
+    assert [e["type"] for e in log4].count("prompt") == 1
+    assert [e["outcome"] for e in log4 if e["type"] == "window_end"] == ["traded"]
     before = positions(data_root, "before")
     assert_windows_exactly_once(before, WINDOWS)
     log4 = window_log(data_root, "before", WINDOWS[3])

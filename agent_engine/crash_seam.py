@@ -1,0 +1,33 @@
+"""Test seam: the process SIGKILLs itself right after its n-th record write.
+
+Off unless the environment variable `ARENA_TEST_KILL_AFTER_WRITES` holds a positive integer n
+when this module is imported. Then the n-th record this process writes to a decision log or a
+ledger (counted once the line is flushed, for the ledger fsynced) is followed at once by
+`kill -9` of the process itself: the kill-at-every-step-boundary tests use it to stop an agent
+at an exact point without timing games. Nothing in a normal run sets it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+KILL_AFTER_WRITES_ENV = "ARENA_TEST_KILL_AFTER_WRITES"
+
+
+def _limit() -> int | None:
+    text = os.environ.get(KILL_AFTER_WRITES_ENV, "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+_remaining = _limit()
+
+
+def record_written() -> None:
+    """Count one durable record write; SIGKILL this process at the configured one."""
+    global _remaining
+    if _remaining is None:
+        return
+    _remaining -= 1
+    if _remaining <= 0:
+        os.kill(os.getpid(), signal.SIGKILL)
