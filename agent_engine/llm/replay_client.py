@@ -69,6 +69,19 @@ def read_attempts(path: Path) -> list[list[dict[str, Any]]]:
     return attempts
 
 
+def _with_resumed_history(
+    attempts: list[list[dict[str, Any]]], index: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """The events of attempt `index`, preceded by the conversation events of the earlier
+    attempts it resumes (back to the last one with a `prompt`), and the first such attempt."""
+    first = index
+    while first > 0 and not any(e.get("type") == "prompt" for e in attempts[first]):
+        first -= 1
+    kept = ("prompt", "model_error", "model_call", "tool_result")
+    history = [e for a in attempts[first:index] for e in a if e.get("type") in kept]
+    return first, history + attempts[index]
+
+
 @dataclass
 class _Recorded:
     """One recorded attempt, prepared for replay."""
@@ -164,8 +177,15 @@ class ReplayClient:
             self._conversation = []
             return
         index = min(ctx.attempt, len(attempts)) - 1
-        self._recorded, user = _prepare(attempts[index])
+        first, events = _with_resumed_history(attempts, index)
+        self._recorded, user = _prepare(events)
         self._conversation = [Message.user(user)]
+        # A resumed attempt continues the conversation of earlier attempts (agent_engine/resume.py):
+        # their model calls were already answered; the loop sends them back as history.
+        earlier = sum(1 for a in attempts[first:index] for e in a if e.get("type") == "model_call")
+        for call in self._recorded.calls[:earlier]:
+            self._extend_conversation(call)
+        self._turn = earlier
 
     def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
         if self._live is not None:
