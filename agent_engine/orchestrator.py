@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agent_engine.runner import (
-    PARENT_PID_ENV,
     PREFETCH_ENV,
     SPAWN_TIME_ENV,
     TRADING_DAYS_ENV,
@@ -46,6 +45,7 @@ from agent_engine.runtime_env import (
     runtime_env_path,
     write_state,
 )
+from agent_engine.stop_signals import PARENT_PID_ENV
 from data_flow.clock import SHANGHAI, now_iso
 from data_flow.fsio import iter_jsonl
 from settings.config import PROJECT_ROOT, ArenaConfig, ConfigError
