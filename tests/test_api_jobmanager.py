@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from agent_engine.jobs import ActiveRunError, JobManager
-from settings.config import SETTINGS_DIR, ConfigError
+from settings.config import PROJECT_ROOT, SETTINGS_DIR, ConfigError
 from tests.api_fixtures import scenario_config
 
 STUBBORN_MAIN = """
@@ -108,29 +108,39 @@ def test_one_active_run_per_data_root(tmp_path: Path, make_config: Callable[[Pat
 def test_a_command_line_run_on_the_same_root_blocks_a_job(
     tmp_path: Path, make_config: Callable[[Path], str]
 ) -> None:
+    """A main.py started by hand holds the arena lock of its data root (here spelled through a
+    symlink and with `..`): the API refuses a job there, naming that process."""
     root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "link").symlink_to(root)
     jm = JobManager(root, project_root=fake_project(tmp_path, POLITE_MAIN))
-    cli = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "main.py"])
-    runtime = SETTINGS_DIR / "runtime" / f"runtime_env_test_tmp_{uuid.uuid4().hex}.json"
-    runtime.parent.mkdir(exist_ok=True)
+    holder_code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from agent_engine.arena_lock import ArenaLock\n"
+        "ArenaLock(Path(sys.argv[1]), command=['main.py', 'manual.json']).acquire()\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    cli = subprocess.Popen(
+        [sys.executable, "-c", holder_code, str(tmp_path / "link" / ".." / "link")],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        runtime.write_text(
-            json.dumps(
-                {
-                    "signature": "x",
-                    "pid": cli.pid,
-                    "status": "running",
-                    "data_root": str(root.resolve()),
-                }
-            )
-        )
-        with pytest.raises(ActiveRunError, match=f"agent pid {cli.pid}"):
+        assert cli.stdout is not None and cli.stdout.readline() == "locked\n"
+        with pytest.raises(ActiveRunError) as err:
             jm.start(make_config(root))
+        assert str(err.value).startswith(f"main.py pid {cli.pid} (started 20")
+        assert str(err.value).endswith(
+            f": main.py manual.json) is already running on data root {root.resolve()}"
+        )
+        assert jm.all_jobs() == []
         cli.kill()
         cli.wait()
-        job = jm.start(make_config(root))  # the CLI run is gone: allowed
+        job = jm.start(make_config(root))  # the CLI run is gone (its lock with it): allowed
         assert jm.stop(job.job_id).status == "stopped"
     finally:
-        runtime.unlink(missing_ok=True)
         cli.kill()
         cli.wait()

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from api_server import ApiSettings, create_app
 from data_flow.fsio import read_jsonl
 from settings.config import PROJECT_ROOT, SETTINGS_DIR
-from tests.api_fixtures import scenario_config
+from tests.api_fixtures import LOCAL, scenario_config
 
 pytestmark = [
     pytest.mark.slow,
@@ -62,7 +62,9 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def app_client(root: Path) -> TestClient:
-    return TestClient(create_app(ApiSettings(data_root=root, stop_grace_seconds=5.0)))
+    return TestClient(
+        create_app(ApiSettings(data_root=root, stop_grace_seconds=5.0)), base_url=LOCAL
+    )
 
 
 def test_job_runs_to_completion_and_survives_restart(
@@ -77,8 +79,8 @@ def test_job_runs_to_completion_and_survives_restart(
         assert started["status"] == "running"
         job_id = started["job_id"]
         assert c.get("/").json()["active_jobs"] == 1
-        # Same data root while active -> 409 (the query-parameter form is accepted too).
-        again = c.post("/api/run-trading", params={"config_path": name})
+        # Same data root while active -> 409 naming the job.
+        again = c.post("/api/run-trading", json={"config_path": name})
         assert again.status_code == 409 and job_id in again.json()["detail"]
 
         job = wait_for(
@@ -142,7 +144,7 @@ def test_stop_mid_run_then_resume(root: Path, make_config: Callable[..., str]) -
         tree = _tree(pid)
         assert len(tree) >= 3  # orchestrator + one process per agent
         t0 = time.monotonic()
-        stopped = c.post(f"/api/stop/{job_id}")
+        stopped = c.post(f"/api/stop/{job_id}", json={})
         elapsed = time.monotonic() - t0
         assert stopped.status_code == 200
         assert stopped.json()["status"] == "stopped"
@@ -150,7 +152,7 @@ def test_stop_mid_run_then_resume(root: Path, make_config: Callable[..., str]) -
         assert elapsed < 10
         wait_for(lambda: all(_gone(p) for p in tree), 10 - elapsed, "the process tree to exit")
         assert c.get("/").json()["active_jobs"] == 0
-        assert c.post(f"/api/stop/{job_id}").json()["status"] == "stopped"  # idempotent
+        assert c.post(f"/api/stop/{job_id}", json={}).json()["status"] == "stopped"  # idempotent
         # The first server's watcher (same process here) records main.py's exit code.
         code = wait_for(
             lambda: c.get(f"/api/job/{job_id}").json()["exit_code"], 10, "the exit code"
@@ -236,8 +238,9 @@ def test_restart_reconciles_dead_pids(root: Path) -> None:
         assert job["status"] == "failed"
         assert "exit code unknown" in job["error"]
         assert job["agents"] == [
-            {"signature": "bh", "status": "running", "windows_done": 3, "windows_total": 9}
-        ]
+            {"signature": "bh", "status": "running", "windows_done": 3, "windows_total": 9,
+             "skip_reason": None}
+        ]  # fmt: skip
         assert c.get("/").json()["active_jobs"] == 0
     saved = json.loads((root / "jobs" / "registry.json").read_text())
     assert saved["jobs"][0]["status"] == "failed"
@@ -303,7 +306,7 @@ def test_killed_server_restarts_and_stops_the_orphaned_job(
         assert job["status"] == "running"
         assert httpx.get(base + "/").json()["active_jobs"] == 1
         t0 = time.monotonic()
-        stopped = httpx.post(f"{base}/api/stop/{job_id}", timeout=15).json()
+        stopped = httpx.post(f"{base}/api/stop/{job_id}", json={}, timeout=15).json()
         assert stopped["status"] == "stopped"
         wait_for(lambda: all(_gone(p) for p in tree), 10 - (time.monotonic() - t0), "tree gone")
         assert httpx.get(base + "/").json()["active_jobs"] == 0
