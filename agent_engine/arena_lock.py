@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ JOB_ID_ENV = "ARENA_JOB_ID"  # set by the API's JobManager for the runs it start
 ACQUIRE_TIMEOUT_SECONDS = 1.0
 """A second orchestrator waits this long for the lock before giving up (covers a holder that is
 just exiting, not a running arena)."""
+HOLDER_WAIT_SECONDS = 3.0
 
 
 class ArenaBusyError(ArenaError):
@@ -87,6 +89,16 @@ def read_holder(data_root: Path) -> dict[str, Any] | None:
     return holder
 
 
+def _wait_for_holder(root: Path) -> dict[str, Any] | None:
+    """The holder, allowing a holder that has just taken the lock time to describe itself."""
+    deadline = time.monotonic() + HOLDER_WAIT_SECONDS
+    holder = read_holder(root)
+    while holder is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        holder = read_holder(root)
+    return holder
+
+
 class ArenaLock:
     """`acquire()` (ArenaBusyError when held elsewhere) … `release()`; also a context manager."""
 
@@ -101,7 +113,7 @@ class ArenaLock:
         try:
             self._lock.acquire(timeout=timeout)
         except Timeout:
-            raise ArenaBusyError(self.root, read_holder(self.root)) from None
+            raise ArenaBusyError(self.root, _wait_for_holder(self.root)) from None
         pid = os.getpid()
         try:
             create_time: float | None = psutil.Process(pid).create_time()
