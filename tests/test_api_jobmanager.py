@@ -144,3 +144,70 @@ def test_a_command_line_run_on_the_same_root_blocks_a_job(
     finally:
         cli.kill()
         cli.wait()
+
+
+GPT = {
+    "signature": "gpt",
+    "provider": "openai",
+    "basemodel": "gpt-x",
+    "api_key_env": "OPENAI_API_KEY",
+}
+OFF = {"signature": "off", "provider": "baseline", "basemodel": "momentum", "enabled": False}
+BH = {"signature": "bh", "provider": "baseline", "basemodel": "buy_and_hold"}
+
+
+def _config(root: Path, models: list[dict[str, object]]) -> Iterator[str]:
+    name = f"test_tmp_{uuid.uuid4().hex}.json"
+    (SETTINGS_DIR / name).write_text(json.dumps(scenario_config(root, models=models)))
+    try:
+        yield name
+    finally:
+        (SETTINGS_DIR / name).unlink(missing_ok=True)
+
+
+def test_agents_that_cannot_run_are_listed_as_skipped_with_the_reason(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    jm = JobManager(root, project_root=fake_project(tmp_path, POLITE_MAIN))
+    for name in _config(root, [BH, GPT, OFF]):
+        job = jm.start(name)
+        try:
+            assert job.signatures == ["bh", "gpt", "off"]
+            assert job.skipped == {"gpt": "OPENAI_API_KEY not set", "off": "disabled in config"}
+            assert jm.agents(job) == [
+                {"signature": "bh", "status": "starting", "windows_done": 0,
+                 "windows_total": None},
+                {"signature": "gpt", "status": "skipped", "windows_done": 0,
+                 "windows_total": None, "skip_reason": "OPENAI_API_KEY not set"},
+                {"signature": "off", "status": "skipped", "windows_done": 0,
+                 "windows_total": None, "skip_reason": "disabled in config"},
+            ]  # fmt: skip
+            reloaded = jm.get(job.job_id)  # the reasons are kept in the registry
+            assert reloaded is not None and reloaded.skipped == job.skipped
+        finally:
+            jm.stop(job.job_id)
+
+
+def test_a_job_in_which_no_selected_agent_can_run_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    jm = JobManager(root, project_root=fake_project(tmp_path, POLITE_MAIN))
+    for name in _config(root, [BH, GPT, OFF]):
+        with pytest.raises(ConfigError) as err:
+            jm.start(name, signatures=["gpt", "off"])
+        assert str(err.value) == (
+            "signatures: no selected agent can run "
+            "(gpt: OPENAI_API_KEY not set; off: disabled in config)"
+        )
+        assert jm.all_jobs() == []
+    for name in _config(root, [GPT, OFF]):
+        with pytest.raises(ConfigError, match=r"no selected agent can run \(gpt: OPENAI_API_KEY"):
+            jm.start(name)
+    # the key in the children's environment makes the agent runnable
+    keyed = JobManager(
+        root,
+        project_root=fake_project(tmp_path, POLITE_MAIN),
+        extra_env={"OPENAI_API_KEY": "sk-test"},
+    )
+    for name in _config(root, [GPT, OFF]):
+        job = keyed.start(name, signatures=["gpt"])
+        assert (job.signatures, job.skipped) == (["gpt"], {})
+        assert keyed.stop(job.job_id).status == "stopped"

@@ -316,3 +316,33 @@ def test_killed_server_restarts_and_stops_the_orphaned_job(
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_skipped_agents_show_their_reason_and_a_job_of_only_those_is_refused(
+    root: Path, make_config: Callable[..., str]
+) -> None:
+    gpt = {"signature": "gpt", "provider": "openai", "basemodel": "gpt-x",
+           "api_key_env": "OPENAI_API_KEY"}  # fmt: skip
+    bh = {"signature": "bh", "provider": "baseline", "basemodel": "buy_and_hold"}
+    name = make_config(models=[bh, gpt])
+    with app_client(root) as c:
+        refused = c.post("/api/run-trading", json={"config_path": name, "signatures": ["gpt"]})
+        assert refused.status_code == 422
+        assert refused.json() == {
+            "detail": "signatures: no selected agent can run (gpt: OPENAI_API_KEY not set)"
+        }
+        assert c.get("/api/jobs").json()["count"] == 0
+        job_id = c.post("/api/run-trading", json={"config_path": name}).json()["job_id"]
+        running = c.get(f"/api/job/{job_id}").json()
+        assert running["agents"][1] == {"signature": "gpt", "status": "skipped",
+                                        "windows_done": 0, "windows_total": None,
+                                        "skip_reason": "OPENAI_API_KEY not set"}  # fmt: skip
+        job = wait_for(
+            lambda: (j := c.get(f"/api/job/{job_id}").json())["status"] != "running" and j,
+            120,
+            "the job to finish",
+        )
+    assert job["status"] == "completed", job["log_tail"]
+    agents = [(a["signature"], a["status"], a["windows_done"], a["skip_reason"])
+              for a in job["agents"]]  # fmt: skip
+    assert agents == [("bh", "completed", 9, None), ("gpt", "skipped", 0, "OPENAI_API_KEY not set")]
