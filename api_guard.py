@@ -1,5 +1,6 @@
 """Request guards of the API server against other web pages and DNS rebinding.
 
+- Without a token, only loopback server addresses are served (LoopbackOnlyMiddleware).
 - Host allow-list (Starlette's TrustedHostMiddleware): only loopback names, the bind host and
   `ARENA_ALLOWED_HOSTS`; anything else gets 400, so a rebound DNS name cannot read responses.
 - State-changing requests (POST, PUT, PATCH, DELETE) must say `Content-Type: application/json`
@@ -79,3 +80,32 @@ class CrossSiteGuardMiddleware:
             return True
         same = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()
         return value == same
+
+
+class LoopbackOnlyMiddleware:
+    """Without a token, refuse (403) connections that reached a non-loopback server address.
+
+    `python api_server.py` already refuses to bind such an address; this also covers other
+    launchers (e.g. `uvicorn api_server:app --host 0.0.0.0`). Non-IP hosts (test clients,
+    unix sockets) are left alone.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            server = scope.get("server")
+            if server and not _loopback_or_not_ip(str(server[0])):
+                detail = "set ARENA_API_TOKEN to serve beyond loopback"
+                response = JSONResponse({"detail": detail}, status_code=403)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _loopback_or_not_ip(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return True

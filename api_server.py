@@ -46,7 +46,12 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_engine.jobs import ActiveRunError, Job, JobManager, JobStartError
-from api_guard import CrossSiteGuardMiddleware, allowed_hosts, host_guard
+from api_guard import (
+    CrossSiteGuardMiddleware,
+    LoopbackOnlyMiddleware,
+    allowed_hosts,
+    host_guard,
+)
 from data_flow.backup import BackupError, create_backup
 from data_flow.live.store import Body, LiveStore
 from settings.config import (
@@ -453,31 +458,6 @@ SignatureQuery = Annotated[str | None, Query(pattern=SIGNATURE_PATTERN, max_leng
 RequiredSignature = Annotated[str, Query(pattern=SIGNATURE_PATTERN, max_length=64)]
 
 
-class LoopbackOnlyMiddleware:
-    """Without a token, refuse (403) connections that reached a non-loopback server address.
-
-    `python api_server.py` already refuses to bind such an address; this also covers other
-    launchers (e.g. `uvicorn api_server:app --host 0.0.0.0`). Non-IP hosts (test clients,
-    unix sockets) are left alone.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket"):
-            server = scope.get("server")
-            if server and not _loopback_or_not_ip(str(server[0])):
-                response = Response(
-                    content=b'{"detail":"set ARENA_API_TOKEN to serve beyond loopback"}',
-                    status_code=403,
-                    media_type=JSON,
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 PRECOMPRESSED_PATHS = frozenset({"/api/live/pnl-series", "/api/live/model-stats"})
 
 
@@ -494,13 +474,6 @@ class SelectiveGZipMiddleware:
             await self.gzip(scope, receive, send)
         else:
             await self.app(scope, receive, send)
-
-
-def _loopback_or_not_ip(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return True
 
 
 # --- app -----------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def _exit_error(code: int) -> str | None:
     if code == 0:
         return None
     if code == 2:
-        return "configuration error (exit 2); see the log"
+        return "configuration error or data root in use (exit 2); see the log"
     if code in (130, 143) or code < 0:
         return f"terminated by a signal (exit {code})"
     return f"run failed (exit {code}); see the log"
