@@ -1,7 +1,8 @@
 """AStock Arena HTTP API: jobs, live data, backups.
 
 Run: `python api_server.py [--host 127.0.0.1] [--port 8000]` or `uvicorn api_server:app`.
-OpenAPI docs at /docs; the built dashboard (frontend/dist) is served at /app/ when present.
+OpenAPI docs at /docs (Swagger UI served from the app itself, no CDN); the built dashboard
+(frontend/dist) is served at /app/ when present.
 
 Environment (read once, when the app is created):
 - ARENA_DATA_ROOT: the data root this server serves (live data, job registry, backups source).
@@ -10,6 +11,8 @@ Environment (read once, when the app is created):
 - ARENA_API_TOKEN: when set, every POST needs `Authorization: Bearer <token>`; without it the
   server refuses to listen on a non-loopback address.
 - ARENA_CORS_ORIGINS: comma-separated allowed origins (default http://localhost:5173).
+- ARENA_ALLOWED_HOSTS: comma-separated Host names served besides localhost, 127.0.0.1, [::1]
+  and the bind host (other Host headers get 400; see api_guard.py).
 - ARENA_BACKUP_DIR: where backups go (default <project>/backups), see data_flow/backup.py.
 - ARENA_STOP_GRACE_SECONDS: SIGTERM -> SIGKILL grace when stopping a job (default 5).
 
@@ -19,6 +22,7 @@ This module imports data_flow, settings and agent_engine.jobs only: never the ag
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hmac
 import ipaddress
 import logging
@@ -38,9 +42,16 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_engine.jobs import ActiveRunError, Job, JobManager, JobStartError
+from api_guard import (
+    CrossSiteGuardMiddleware,
+    LoopbackOnlyMiddleware,
+    allowed_hosts,
+    host_guard,
+)
 from api_routes.experiments import experiments_router
 from data_flow.backup import BackupError, create_backup
 from data_flow.live.store import Body, LiveStore
@@ -59,6 +70,7 @@ log = logging.getLogger("api_server")
 
 VERSION = "0.1.0"
 DEFAULT_CONFIG = "default_config.json"
+DOCS_ASSETS_URL = "/docs-assets"
 SIGNATURE_PATTERN = SIGNATURE_RE.pattern
 SYMBOL_PATTERN = SYMBOL_RE.pattern
 JSON = "application/json"
@@ -70,6 +82,7 @@ class ApiSettings:
     data_root: Path
     token: str | None = None
     cors_origins: list[str] = field(default_factory=lambda: ["http://localhost:5173"])
+    allowed_hosts: list[str] = field(default_factory=allowed_hosts)
     frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
     stop_grace_seconds: float = 5.0
     live_refresh_interval: float = 0.0
@@ -86,10 +99,12 @@ class ApiSettings:
             except ConfigError:
                 data_root = PROJECT_ROOT / "data_flow"
         origins = [o.strip() for o in env.get("ARENA_CORS_ORIGINS", "").split(",") if o.strip()]
+        hosts = [h.strip() for h in env.get("ARENA_ALLOWED_HOSTS", "").split(",") if h.strip()]
         return cls(
             data_root=data_root,
             token=env.get("ARENA_API_TOKEN", "").strip() or None,
             cors_origins=origins or ["http://localhost:5173"],
+            allowed_hosts=allowed_hosts(hosts),
             stop_grace_seconds=float(env.get("ARENA_STOP_GRACE_SECONDS", "5") or 5),
         )
 
@@ -127,9 +142,10 @@ class RunTradingResponse(BaseModel):
 
 class AgentProgress(BaseModel):
     signature: str
-    status: str
+    status: str  # starting, running, completed, failed, stopped, or skipped (see skip_reason)
     windows_done: int
     windows_total: int | None = None
+    skip_reason: str | None = None
 
 
 class JobPublic(BaseModel):
@@ -438,35 +454,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
 }
-POST_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 401: {"model": ErrorResponse}}
+POST_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse, "description": "foreign Origin"},
+    415: {"model": ErrorResponse, "description": "Content-Type is not application/json"},
+}
 
 SignatureQuery = Annotated[str | None, Query(pattern=SIGNATURE_PATTERN, max_length=64)]
 RequiredSignature = Annotated[str, Query(pattern=SIGNATURE_PATTERN, max_length=64)]
-
-
-class LoopbackOnlyMiddleware:
-    """Without a token, refuse (403) connections that reached a non-loopback server address.
-
-    `python api_server.py` already refuses to bind such an address; this also covers other
-    launchers (e.g. `uvicorn api_server:app --host 0.0.0.0`). Non-IP hosts (test clients,
-    unix sockets) are left alone.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket"):
-            server = scope.get("server")
-            if server and not _loopback_or_not_ip(str(server[0])):
-                response = Response(
-                    content=b'{"detail":"set ARENA_API_TOKEN to serve beyond loopback"}',
-                    status_code=403,
-                    media_type=JSON,
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 PRECOMPRESSED_PATHS = frozenset({"/api/live/pnl-series", "/api/live/model-stats"})
@@ -487,13 +483,6 @@ class SelectiveGZipMiddleware:
             await self.app(scope, receive, send)
 
 
-def _loopback_or_not_ip(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return True
-
-
 # --- app -----------------------------------------------------------------------------------
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings.from_env()
@@ -505,18 +494,23 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         yield
         state.close()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load their scripts and styles from the app itself
+    # (fastapi-offline ships them), so the docs work offline and no page points to a CDN.
+    app = FastAPIOffline(
         title="AStock Arena API",
         version=VERSION,
         description="LLMs trading China A-shares in a fair simulated arena.",
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,
+        static_url=DOCS_ASSETS_URL,
     )
     app.state.arena = state
     app.include_router(experiments_router())
     # Large bodies (recent decisions, stock detail) are gzipped for clients that accept it; the
     # hot endpoints bypass this (they serve bodies compressed once per data version).
     app.add_middleware(SelectiveGZipMiddleware, skip_paths=PRECOMPRESSED_PATHS)
+    # Cross-site POSTs: JSON bodies only, no foreign Origin (inside CORS: its headers stay).
+    app.add_middleware(CrossSiteGuardMiddleware, allowed_origins=settings.cors_origins)
     if not settings.token:
         app.add_middleware(LoopbackOnlyMiddleware)
     app.add_middleware(
@@ -525,6 +519,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
     )
+    # Outermost: an unknown Host (DNS rebinding) gets 400 before anything else runs.
+    app.add_middleware(host_guard, hosts=settings.allowed_hosts)
 
     @app.get("/", name="health", response_model=Health, tags=["health"])
     def health(st: StateDep) -> Health:
@@ -544,13 +540,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         dependencies=[Depends(require_token)],
         tags=["jobs"],
     )
-    def run_trading(
-        st: StateDep,
-        body: RunTradingRequest | None = None,
-        config_path: Annotated[str | None, Query(max_length=255)] = None,
-    ) -> RunTradingResponse:
-        req = body or RunTradingRequest()
-        path = req.config_path or config_path
+    def run_trading(st: StateDep, req: RunTradingRequest) -> RunTradingResponse:
+        path = req.config_path
         if not path:
             raise HTTPException(422, "config_path: required (relative to settings/)")
         if req.init_date and req.end_date and req.end_date < req.init_date:
@@ -834,6 +825,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     settings = ApiSettings.from_env()
+    settings = dataclasses.replace(
+        settings, allowed_hosts=allowed_hosts(settings.allowed_hosts, bind_host=args.host)
+    )
     if not is_loopback(args.host) and not settings.token:
         sys.stderr.write(
             f"refusing to listen on {args.host}: set ARENA_API_TOKEN to serve beyond loopback\n"

@@ -5,8 +5,9 @@ config, prints the plan, backs the data root up, optionally moves old data aside
 spawns one agent process per runnable agent, shows progress and prints a summary table.
 With `ONLY_SIGNATURE=<signature>` it runs that one agent in this process (what the children do).
 
-Exit codes: 0 all agents completed, 1 an agent failed, 2 config error, 3 no agent failed but some
-windows had no market data (not complete: a later run retries them), 130/143 SIGINT/SIGTERM.
+Exit codes: 0 all agents completed, 1 an agent failed, 2 config error or data root in use by
+another run, 3 no agent failed but some windows had no market data (not complete: a later run
+retries them), 130/143 SIGINT/SIGTERM.
 Imports are kept lazy: an agent process loads neither the orchestrator nor pandas.
 """
 
@@ -54,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         "RUNTIME_DIR moves the runtime_env_<sig>.json progress files (default settings/runtime); "
         "ARENA_BACKUP_DIR moves the automatic backups (default backups/). API keys come from "
         "the variables named by each model's api_key_env. Exit codes: 0 all agents completed, "
-        "1 an agent failed, 2 config error, 3 some windows had no market data (a later run "
-        "retries them), 130/143 interrupted by SIGINT/SIGTERM.",
+        "1 an agent failed, 2 config error or data root in use by another run, 3 some windows "
+        "had no market data (a later run retries them), 130/143 interrupted by SIGINT/SIGTERM.",
     )
     p.add_argument(
         "config",
@@ -169,6 +170,26 @@ def run_one_agent(
 
 
 def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Namespace) -> int:
+    """Hold the data root's arena lock for the whole run: one orchestrator per data root,
+    however its path is spelled (a second one exits 2 naming the holder)."""
+    from agent_engine.arena_lock import ArenaBusyError, ArenaLock
+
+    lock = ArenaLock(config.data_root(), command=[Path(sys.argv[0]).name, *sys.argv[1:]])
+    try:
+        lock.acquire()
+    except ArenaBusyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as err:
+        print(f"error: cannot lock data root {config.data_root()}: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return _orchestrate(config, config_path, args)
+    finally:
+        lock.release()
+
+
+def _orchestrate(config: ArenaConfig, config_path: Path, args: argparse.Namespace) -> int:
     from agent_engine import orchestrator as orch
     from agent_engine.data_plan import plan_data
 

@@ -31,12 +31,13 @@ from typing import Any
 import psutil
 from filelock import FileLock
 
+from agent_engine.arena_lock import JOB_ID_ENV, describe_holder, read_holder, real_root
 from data_flow.clock import now_iso
 from data_flow.fsio import atomic_write_json
 from settings.config import (
     PROJECT_ROOT,
-    SETTINGS_DIR,
     ArenaError,
+    ConfigError,
     load_config,
     resolve_settings_path,
 )
@@ -86,6 +87,7 @@ class Job:
     init_date: str | None = None
     end_date: str | None = None
     signatures: list[str] = field(default_factory=list)  # the agents the run will drive
+    skipped: dict[str, str] = field(default_factory=dict)  # signature -> why it cannot run
     command: list[str] = field(default_factory=list)
     log_path: str = ""
     runtime_dir: str = ""
@@ -103,6 +105,8 @@ class Job:
             or job.status not in set(JobStatus)
             or not isinstance(job.signatures, list)
             or not all(isinstance(x, str) for x in (job.log_path, job.runtime_dir))
+            or not isinstance(job.skipped, dict)
+            or not all(isinstance(v, str) for v in job.skipped.values())
         ):
             raise TypeError(f"bad registry entry {job.job_id!r}")
         return job
@@ -118,7 +122,7 @@ def _exit_error(code: int) -> str | None:
     if code == 0:
         return None
     if code == 2:
-        return "configuration error (exit 2); see the log"
+        return "configuration error or data root in use (exit 2); see the log"
     if code == 3:
         return "some windows had no market data (exit 3); a later run retries them; see the log"
     if code in (130, 143) or code < 0:
@@ -243,11 +247,13 @@ class JobManager:
         """Validate and start a run. Raises ConfigError, ActiveRunError, JobStartError."""
         config_file = resolve_settings_path(config_path)
         config = load_config(config_file)  # ConfigError names the key and the file
-        selected = _select_signatures(config, signatures)
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        selected, skipped = _select_signatures(config, signatures, env)
         main_py = self.project_root / "main.py"
         if not main_py.is_file():
             raise JobStartError(f"{main_py} not found")
-        data_root = str(config.data_root())
+        data_root = str(real_root(config.data_root()))
         job_id = uuid.uuid4().hex
         runtime_dir = self.jobs_dir / job_id / "runtime"
         log_path = self.jobs_dir / f"{job_id}.log"
@@ -258,23 +264,19 @@ class JobManager:
             cmd += ["--end-date", end_date]
         if signatures:
             cmd += ["--signatures", ",".join(signatures)]
-        env = dict(os.environ)
-        env.update(self.extra_env)
-        env.update(
-            {"RUNTIME_DIR": str(runtime_dir), "PYTHONUNBUFFERED": "1", "ARENA_JOB_ID": job_id}
-        )
+        env.update({"RUNTIME_DIR": str(runtime_dir), "PYTHONUNBUFFERED": "1", JOB_ID_ENV: job_id})
         with self._locked():
             jobs = self._read()
             for other in jobs.values():
                 if (
                     other.status == JobStatus.RUNNING
-                    and other.data_root == data_root
+                    and str(real_root(Path(other.data_root))) == data_root
                     and self._alive(other)
                 ):
                     raise ActiveRunError(data_root, f"job {other.job_id}")
-            cli_pid = _cli_run_on(data_root)
-            if cli_pid is not None:
-                raise ActiveRunError(data_root, f"a main.py run (agent pid {cli_pid})")
+            holder = read_holder(Path(data_root))  # e.g. a main.py started by hand
+            if holder is not None:
+                raise ActiveRunError(data_root, describe_holder(holder))
             runtime_dir.mkdir(parents=True, exist_ok=True)
             with open(log_path, "ab") as log_fh:
                 try:
@@ -305,6 +307,7 @@ class JobManager:
                 init_date=init_date,
                 end_date=end_date,
                 signatures=selected,
+                skipped=skipped,
                 command=cmd,
                 log_path=str(log_path),
                 runtime_dir=str(runtime_dir),
@@ -350,16 +353,33 @@ class JobManager:
         return sum(1 for j in self.all_jobs() if j.status == JobStatus.RUNNING)
 
     def agents(self, job: Job) -> list[dict[str, Any]]:
+        """Per-agent progress: the runtime files, `skipped` (with the reason) for agents the run
+        cannot start, `starting` for the others until their file appears."""
         found = {a["signature"]: a for a in self._runtime_agents(job)}
         out = []
         for sig in job.signatures or sorted(found):
+            if sig in job.skipped and sig not in found:
+                out.append(
+                    {
+                        "signature": sig,
+                        "status": "skipped",
+                        "windows_done": 0,
+                        "windows_total": None,
+                        "skip_reason": job.skipped[sig],
+                    }
+                )
+                continue
             out.append(
                 found.pop(
                     sig,
-                    {"signature": sig, "status": "starting", "windows_done": 0,
-                     "windows_total": None},
+                    {
+                        "signature": sig,
+                        "status": "starting",
+                        "windows_done": 0,
+                        "windows_total": None,
+                    },
                 )
-            )  # fmt: skip
+            )
         out.extend(found[s] for s in sorted(found))
         return out
 
@@ -442,39 +462,29 @@ def _int_or(x: Any, default: int | None) -> int | None:
     return int(x) if isinstance(x, int | float) and not isinstance(x, bool) else default
 
 
-def _select_signatures(config: Any, signatures: list[str] | None) -> list[str]:
-    from settings.config import ConfigError
-
-    enabled = [m.signature for m in config.models if m.enabled]
-    if not signatures:
-        return enabled
-    known = {m.signature for m in config.models}
-    unknown = [s for s in signatures if s not in known]
-    if unknown:
-        raise ConfigError(f"signatures: unknown signature(s) {', '.join(unknown)} in config")
-    return list(dict.fromkeys(signatures))
-
-
-def _cli_run_on(data_root: str) -> int | None:
-    """PID of a live agent that a command-line `main.py` run (default runtime dir,
-    settings/runtime) reports on `data_root`, if any."""
-    for path in sorted((SETTINGS_DIR / "runtime").glob("runtime_env_*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(data, dict) or data.get("status") not in ("starting", "running"):
-            continue
-        pid = data.get("pid")
-        if not isinstance(pid, int) or str(data.get("data_root")) != data_root:
-            continue
-        try:
-            proc = psutil.Process(pid)
-            if proc.status() != psutil.STATUS_ZOMBIE and "main.py" in " ".join(proc.cmdline()):
-                return pid
-        except psutil.Error:
-            continue
-    return None
+def _select_signatures(
+    config: Any, signatures: list[str] | None, env: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """The agents the run will show (the selected ones, else all of the config) and why those
+    that cannot run are skipped (`env`: the child's environment). ConfigError for an unknown
+    signature, or when no selected agent can run."""
+    known = [m.signature for m in config.models]
+    if signatures:
+        unknown = [s for s in signatures if s not in known]
+        if unknown:
+            raise ConfigError(f"signatures: unknown signature(s) {', '.join(unknown)} in config")
+        selected = list(dict.fromkeys(signatures))
+    else:
+        selected = known
+    skipped = {}
+    for m in config.models:
+        reason = m.skip_reason(env) if m.signature in selected else None
+        if reason is not None:
+            skipped[m.signature] = reason
+    if len(skipped) == len(selected):
+        why = "; ".join(f"{sig}: {reason}" for sig, reason in skipped.items())
+        raise ConfigError(f"signatures: no selected agent can run ({why or 'no agents'})")
+    return selected, skipped
 
 
 def _process_tree(pid: int, create_time: float | None) -> list[psutil.Process]:

@@ -34,7 +34,6 @@ from agent_engine.data_plan import DataPlan, format_data_plan
 from agent_engine.decision_log import decision_log_path, window_complete
 from agent_engine.runner import (
     EXIT_NO_DATA,
-    PARENT_PID_ENV,
     PREFETCH_ENV,
     SPAWN_TIME_ENV,
     TRADING_DAYS_ENV,
@@ -49,6 +48,7 @@ from agent_engine.runtime_env import (
     runtime_env_path,
     write_state,
 )
+from agent_engine.stop_signals import PARENT_PID_ENV
 from agent_engine.window_data import OUTCOME_DATA_UNAVAILABLE
 from data_flow.clock import SHANGHAI, now_iso
 from data_flow.fsio import iter_jsonl

@@ -30,7 +30,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -42,7 +41,20 @@ from typing import Any
 from agent_engine import progress as prog
 from agent_engine.decision_log import count_attempts, decision_log_path, window_complete
 from agent_engine.manifest import RunManifest
-from agent_engine.runtime_env import RUNTIME_ENV_PATH_ENV, RuntimeEnv, runtime_env_path
+from agent_engine.runtime_env import (
+    FINAL_STATUSES,
+    RUNTIME_ENV_PATH_ENV,
+    RuntimeEnv,
+    read_runtime_env,
+    runtime_env_path,
+    write_state,
+)
+from agent_engine.stop_signals import (
+    PARENT_PID_ENV,
+    StopRequested,
+    die_with_parent,
+    install_stop_handlers,
+)
 from agent_engine.window_data import (
     DATA_ERRORS,
     await_prefetch,
@@ -68,19 +80,10 @@ LIVE_GRACE = timedelta(minutes=5)
 # Set by the orchestrator for each agent process:
 TRADING_DAYS_ENV = "ARENA_TRADING_DAYS"  # the run's trading days (no calendar/pandas import here)
 SPAWN_TIME_ENV = "ARENA_SPAWN_TIME"  # time.time() at spawn, for the start-up measurement
-PARENT_PID_ENV = "ARENA_PARENT_PID"  # the orchestrator, which this process must not outlive
 PREFETCH_ENV = "ARENA_PREFETCH"  # "1": the orchestrator builds the replay snapshots
 HEAVY_MODULES = ("pandas", "ta", "akshare", "exchange_calendars", "openai", "anthropic")
 """Reported in run_end: an agent should load only the SDK it uses, and pandas/ta/akshare only
 when it built a snapshot itself."""
-
-
-class StopRequested(BaseException):
-    """SIGTERM/SIGINT/SIGHUP received: stop after recording what was interrupted."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"stopped by {signal.Signals(signum).name}")
-        self.signum = signum
 
 
 @dataclass(frozen=True)
@@ -596,59 +599,16 @@ def _close_client(client: Any) -> None:
 
 
 # --- process entry point (ONLY_SIGNATURE=<sig> python main.py) ---------------------------------
-_stopping = False
-
-
-def _on_stop_signal(signum: int, _frame: object) -> None:
-    global _stopping
-    if _stopping:  # already unwinding: let the cleanup finish
+def record_abandoned(rt_path: Path, reason: str) -> None:
+    """The orphan guard is about to end this process: leave a final state (`stopped`) in the
+    runtime env file unless the run already wrote one."""
+    state = read_runtime_env(rt_path)
+    if state is None or state.get("status") in FINAL_STATUSES:
         return
-    _stopping = True
-    raise StopRequested(signum)
-
-
-def install_stop_handlers() -> None:
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, _on_stop_signal)
-
-
-def _die_with_parent() -> bool:
-    """Under an orchestrator (`ARENA_PARENT_PID` set), ask Linux to send this process SIGTERM
-    when the orchestrator dies, so no agent outlives it, even a SIGKILLed one. Returns False
-    when the orchestrator is already gone."""
-    parent = os.environ.get(PARENT_PID_ENV, "").strip()
-    if not parent.isdigit():
-        return True
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            pr_set_pdeathsig = 1
-            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-        except (OSError, AttributeError):
-            log.debug("prctl(PR_SET_PDEATHSIG) unavailable", exc_info=True)
-    if os.getppid() != int(parent):
-        return False
-    _watch_parent(int(parent))
-    return True
-
-
-ORPHAN_GRACE_SECONDS = 5.0
-
-
-def _watch_parent(parent_pid: int) -> None:
-    """Backstop to PR_SET_PDEATHSIG (and the only guard where it does not exist): once the
-    orchestrator is gone, give the SIGTERM clean-up `ORPHAN_GRACE_SECONDS`, then exit hard.
-    A thread, so it works even while the main thread is stuck in a blocking call. Records stay
-    valid: every write is an fsynced append or an atomic replace."""
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        time.sleep(ORPHAN_GRACE_SECONDS)
-        os._exit(128 + signal.SIGTERM)
-
-    threading.Thread(target=watch, name="orphan-guard", daemon=True).start()
+    state.update(
+        status="stopped", last_error=state.get("last_error") or reason, updated_at=now_iso()
+    )
+    write_state(rt_path, state)
 
 
 def parse_trading_days(text: str | None) -> list[date] | None:
@@ -685,12 +645,12 @@ def agent_main(config: ArenaConfig, signature: str, config_path: Path) -> int:
     if reason is not None:
         sys.stderr.write(f"error: {signature} cannot run: {reason}\n")
         return EXIT_CONFIG
-    install_stop_handlers()
-    if not _die_with_parent():
-        sys.stderr.write("error: the orchestrator is gone; not starting\n")
-        return 128 + signal.SIGTERM
     env_path = os.environ.get(RUNTIME_ENV_PATH_ENV, "").strip()
     rt_path = Path(env_path).resolve() if env_path else runtime_env_path(signature)
+    install_stop_handlers()
+    if not die_with_parent(lambda reason: record_abandoned(rt_path, reason)):
+        sys.stderr.write("error: the orchestrator is gone; not starting\n")
+        return 128 + signal.SIGTERM
     try:
         days = parse_trading_days(os.environ.get(TRADING_DAYS_ENV))
     except ValueError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -136,18 +137,19 @@ class ModelConfig(_Strict):
             return False
         return self.replay is None or self.replay.on_divergence == "live"
 
-    def api_key(self) -> str | None:
-        """The key from the environment variable named by `api_key_env` (never stored)."""
+    def api_key(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The key from the environment variable named by `api_key_env` (never stored);
+        `env` instead of this process's environment (e.g. a child's)."""
         if not self.api_key_env:
             return None
-        value = os.environ.get(self.api_key_env, "").strip()
+        value = (os.environ if env is None else env).get(self.api_key_env, "").strip()
         return value or None
 
-    def skip_reason(self) -> str | None:
-        """Why this agent cannot run now, or None when it can."""
+    def skip_reason(self, env: Mapping[str, str] | None = None) -> str | None:
+        """Why this agent cannot run now (in `env`, default this process's), or None."""
         if not self.enabled:
             return "disabled in config"
-        if self.needs_key() and self.api_key() is None:
+        if self.needs_key() and self.api_key(env) is None:
             return f"{self.api_key_env} not set"
         return None
 

@@ -15,6 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+LOCAL = "http://localhost"
+"""Base URL for TestClient: the API answers only known Host names (not Starlette's "testserver")."""
 CENT = Decimal("0.01")
 BP4 = Decimal("0.0001")
 TS = "2025-11-03T10:00:00.000+08:00"

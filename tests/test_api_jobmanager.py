@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from agent_engine.jobs import ActiveRunError, JobManager
-from settings.config import SETTINGS_DIR, ConfigError
+from settings.config import PROJECT_ROOT, SETTINGS_DIR, ConfigError
 from tests.api_fixtures import scenario_config
 from tests.waiting import wait_for
 
@@ -100,30 +100,40 @@ def test_one_active_run_per_data_root(tmp_path: Path, make_config: Callable[[Pat
 def test_a_command_line_run_on_the_same_root_blocks_a_job(
     tmp_path: Path, make_config: Callable[[Path], str]
 ) -> None:
+    """A main.py started by hand holds the arena lock of its data root (here spelled through a
+    symlink and with `..`): the API refuses a job there, naming that process."""
     root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "link").symlink_to(root)
     jm = JobManager(root, project_root=fake_project(tmp_path, POLITE_MAIN))
-    cli = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "main.py"])
-    runtime = SETTINGS_DIR / "runtime" / f"runtime_env_test_tmp_{uuid.uuid4().hex}.json"
-    runtime.parent.mkdir(exist_ok=True)
+    holder_code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from agent_engine.arena_lock import ArenaLock\n"
+        "ArenaLock(Path(sys.argv[1]), command=['main.py', 'manual.json']).acquire()\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    cli = subprocess.Popen(
+        [sys.executable, "-c", holder_code, str(tmp_path / "link" / ".." / "link")],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        runtime.write_text(
-            json.dumps(
-                {
-                    "signature": "x",
-                    "pid": cli.pid,
-                    "status": "running",
-                    "data_root": str(root.resolve()),
-                }
-            )
-        )
-        with pytest.raises(ActiveRunError, match=f"agent pid {cli.pid}"):
+        assert cli.stdout is not None and cli.stdout.readline() == "locked\n"
+        with pytest.raises(ActiveRunError) as err:
             jm.start(make_config(root))
+        assert str(err.value).startswith(f"main.py pid {cli.pid} (started 20")
+        assert str(err.value).endswith(
+            f": main.py manual.json) is already running on data root {root.resolve()}"
+        )
+        assert jm.all_jobs() == []
         cli.kill()
         cli.wait()
-        job = jm.start(make_config(root))  # the CLI run is gone: allowed
+        job = jm.start(make_config(root))  # the CLI run is gone (its lock with it): allowed
         assert jm.stop(job.job_id).status == "stopped"
     finally:
-        runtime.unlink(missing_ok=True)
         cli.kill()
         cli.wait()
 
@@ -140,3 +150,70 @@ def test_a_run_with_windows_lacking_data_says_so(
     assert done.error == (
         "some windows had no market data (exit 3); a later run retries them; see the log"
     )
+
+
+GPT = {
+    "signature": "gpt",
+    "provider": "openai",
+    "basemodel": "gpt-x",
+    "api_key_env": "OPENAI_API_KEY",
+}
+OFF = {"signature": "off", "provider": "baseline", "basemodel": "momentum", "enabled": False}
+BH = {"signature": "bh", "provider": "baseline", "basemodel": "buy_and_hold"}
+
+
+def _config(root: Path, models: list[dict[str, object]]) -> Iterator[str]:
+    name = f"test_tmp_{uuid.uuid4().hex}.json"
+    (SETTINGS_DIR / name).write_text(json.dumps(scenario_config(root, models=models)))
+    try:
+        yield name
+    finally:
+        (SETTINGS_DIR / name).unlink(missing_ok=True)
+
+
+def test_agents_that_cannot_run_are_listed_as_skipped_with_the_reason(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    jm = JobManager(root, project_root=fake_project(tmp_path, POLITE_MAIN))
+    for name in _config(root, [BH, GPT, OFF]):
+        job = jm.start(name)
+        try:
+            assert job.signatures == ["bh", "gpt", "off"]
+            assert job.skipped == {"gpt": "OPENAI_API_KEY not set", "off": "disabled in config"}
+            assert jm.agents(job) == [
+                {"signature": "bh", "status": "starting", "windows_done": 0,
+                 "windows_total": None},
+                {"signature": "gpt", "status": "skipped", "windows_done": 0,
+                 "windows_total": None, "skip_reason": "OPENAI_API_KEY not set"},
+                {"signature": "off", "status": "skipped", "windows_done": 0,
+                 "windows_total": None, "skip_reason": "disabled in config"},
+            ]  # fmt: skip
+            reloaded = jm.get(job.job_id)  # the reasons are kept in the registry
+            assert reloaded is not None and reloaded.skipped == job.skipped
+        finally:
+            jm.stop(job.job_id)
+
+
+def test_a_job_in_which_no_selected_agent_can_run_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    jm = JobManager(root, project_root=fake_project(tmp_path, POLITE_MAIN))
+    for name in _config(root, [BH, GPT, OFF]):
+        with pytest.raises(ConfigError) as err:
+            jm.start(name, signatures=["gpt", "off"])
+        assert str(err.value) == (
+            "signatures: no selected agent can run "
+            "(gpt: OPENAI_API_KEY not set; off: disabled in config)"
+        )
+        assert jm.all_jobs() == []
+    for name in _config(root, [GPT, OFF]):
+        with pytest.raises(ConfigError, match=r"no selected agent can run \(gpt: OPENAI_API_KEY"):
+            jm.start(name)
+    # the key in the children's environment makes the agent runnable
+    keyed = JobManager(
+        root,
+        project_root=fake_project(tmp_path, POLITE_MAIN),
+        extra_env={"OPENAI_API_KEY": "sk-test"},
+    )
+    for name in _config(root, [GPT, OFF]):
+        job = keyed.start(name, signatures=["gpt"])
+        assert (job.signatures, job.skipped) == (["gpt"], {})
+        assert keyed.stop(job.job_id).status == "stopped"

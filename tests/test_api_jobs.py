@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from api_server import ApiSettings, create_app
 from data_flow.fsio import read_jsonl
 from settings.config import PROJECT_ROOT, SETTINGS_DIR
-from tests.api_fixtures import scenario_config
+from tests.api_fixtures import LOCAL, scenario_config
 from tests.waiting import wait_for
 
 pytestmark = [
@@ -53,7 +53,9 @@ def make_config(root: Path) -> Iterator[Callable[..., str]]:
 
 
 def app_client(root: Path) -> TestClient:
-    return TestClient(create_app(ApiSettings(data_root=root, stop_grace_seconds=5.0)))
+    return TestClient(
+        create_app(ApiSettings(data_root=root, stop_grace_seconds=5.0)), base_url=LOCAL
+    )
 
 
 def test_job_runs_to_completion_and_survives_restart(
@@ -68,8 +70,8 @@ def test_job_runs_to_completion_and_survives_restart(
         assert started["status"] == "running"
         job_id = started["job_id"]
         assert c.get("/").json()["active_jobs"] == 1
-        # Same data root while active -> 409 (the query-parameter form is accepted too).
-        again = c.post("/api/run-trading", params={"config_path": name})
+        # Same data root while active -> 409 naming the job.
+        again = c.post("/api/run-trading", json={"config_path": name})
         assert again.status_code == 409 and job_id in again.json()["detail"]
 
         job = wait_for(
@@ -133,7 +135,7 @@ def test_stop_mid_run_then_resume(root: Path, make_config: Callable[..., str]) -
         tree = _tree(pid)
         assert len(tree) >= 3  # orchestrator + one process per agent
         t0 = time.monotonic()
-        stopped = c.post(f"/api/stop/{job_id}")
+        stopped = c.post(f"/api/stop/{job_id}", json={})
         elapsed = time.monotonic() - t0
         assert stopped.status_code == 200
         assert stopped.json()["status"] == "stopped"
@@ -141,7 +143,7 @@ def test_stop_mid_run_then_resume(root: Path, make_config: Callable[..., str]) -
         assert elapsed < 10
         wait_for(lambda: all(_gone(p) for p in tree), 10 - elapsed, "the process tree to exit")
         assert c.get("/").json()["active_jobs"] == 0
-        assert c.post(f"/api/stop/{job_id}").json()["status"] == "stopped"  # idempotent
+        assert c.post(f"/api/stop/{job_id}", json={}).json()["status"] == "stopped"  # idempotent
         # The first server's watcher (same process here) records main.py's exit code.
         code = wait_for(
             lambda: c.get(f"/api/job/{job_id}").json()["exit_code"], 10, "the exit code"
@@ -227,8 +229,9 @@ def test_restart_reconciles_dead_pids(root: Path) -> None:
         assert job["status"] == "failed"
         assert "exit code unknown" in job["error"]
         assert job["agents"] == [
-            {"signature": "bh", "status": "running", "windows_done": 3, "windows_total": 9}
-        ]
+            {"signature": "bh", "status": "running", "windows_done": 3, "windows_total": 9,
+             "skip_reason": None}
+        ]  # fmt: skip
         assert c.get("/").json()["active_jobs"] == 0
     saved = json.loads((root / "jobs" / "registry.json").read_text())
     assert saved["jobs"][0]["status"] == "failed"
@@ -294,7 +297,7 @@ def test_killed_server_restarts_and_stops_the_orphaned_job(
         assert job["status"] == "running"
         assert httpx.get(base + "/").json()["active_jobs"] == 1
         t0 = time.monotonic()
-        stopped = httpx.post(f"{base}/api/stop/{job_id}", timeout=15).json()
+        stopped = httpx.post(f"{base}/api/stop/{job_id}", json={}, timeout=15).json()
         assert stopped["status"] == "stopped"
         wait_for(lambda: all(_gone(p) for p in tree), 10 - (time.monotonic() - t0), "tree gone")
         assert httpx.get(base + "/").json()["active_jobs"] == 0
@@ -304,3 +307,33 @@ def test_killed_server_restarts_and_stops_the_orphaned_job(
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_skipped_agents_show_their_reason_and_a_job_of_only_those_is_refused(
+    root: Path, make_config: Callable[..., str]
+) -> None:
+    gpt = {"signature": "gpt", "provider": "openai", "basemodel": "gpt-x",
+           "api_key_env": "OPENAI_API_KEY"}  # fmt: skip
+    bh = {"signature": "bh", "provider": "baseline", "basemodel": "buy_and_hold"}
+    name = make_config(models=[bh, gpt])
+    with app_client(root) as c:
+        refused = c.post("/api/run-trading", json={"config_path": name, "signatures": ["gpt"]})
+        assert refused.status_code == 422
+        assert refused.json() == {
+            "detail": "signatures: no selected agent can run (gpt: OPENAI_API_KEY not set)"
+        }
+        assert c.get("/api/jobs").json()["count"] == 0
+        job_id = c.post("/api/run-trading", json={"config_path": name}).json()["job_id"]
+        running = c.get(f"/api/job/{job_id}").json()
+        assert running["agents"][1] == {"signature": "gpt", "status": "skipped",
+                                        "windows_done": 0, "windows_total": None,
+                                        "skip_reason": "OPENAI_API_KEY not set"}  # fmt: skip
+        job = wait_for(
+            lambda: (j := c.get(f"/api/job/{job_id}").json())["status"] != "running" and j,
+            120,
+            "the job to finish",
+        )
+    assert job["status"] == "completed", job["log_tail"]
+    agents = [(a["signature"], a["status"], a["windows_done"], a["skip_reason"])
+              for a in job["agents"]]  # fmt: skip
+    assert agents == [("bh", "completed", 9, None), ("gpt", "skipped", 0, "OPENAI_API_KEY not set")]

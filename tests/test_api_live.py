@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api_server import ApiSettings, create_app
 from data_flow.live.tail import JsonlTail
-from tests.api_fixtures import S1, S2, scenario_window, write_scenario
+from tests.api_fixtures import LOCAL, S1, S2, scenario_window, write_scenario
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def client_for(root: Path) -> TestClient:
-    return TestClient(create_app(ApiSettings(data_root=root)))
+    return TestClient(create_app(ApiSettings(data_root=root)), base_url=LOCAL)
 
 
 @pytest.fixture

@@ -13,11 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 import api_server
+from api_guard import allowed_hosts
 from api_server import ApiSettings, create_app
 from settings.config import PROJECT_ROOT, SETTINGS_DIR
-from tests.api_fixtures import scenario_config, write_scenario
+from tests.api_fixtures import LOCAL, scenario_config, write_scenario
 
 TOKEN = "s3cret-token"
+JSON = "application/json"
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def settings_config(root: Path) -> Iterator[tuple[str, Path]]:
 
 
 def test_health(root: Path) -> None:
-    with TestClient(create_app(ApiSettings(data_root=root))) as c:
+    with TestClient(create_app(ApiSettings(data_root=root)), base_url=LOCAL) as c:
         assert c.get("/").json() == {
             "status": "ok",
             "version": "0.1.0",
@@ -61,7 +63,7 @@ def test_health(root: Path) -> None:
 def test_models_and_configs(root: Path, settings_config: tuple[str, Path]) -> None:
     write_scenario(root, windows=1)
     name, _ = settings_config
-    with TestClient(create_app(ApiSettings(data_root=root))) as c:
+    with TestClient(create_app(ApiSettings(data_root=root)), base_url=LOCAL) as c:
         models = c.get("/api/models", params={"config_path": name}).json()["data"]
         assert [(m["signature"], m["status"], m["has_records"]) for m in models] == [
             ("bh", "ready", False),
@@ -86,8 +88,8 @@ def test_models_and_configs(root: Path, settings_config: tuple[str, Path]) -> No
 
 def test_backup_endpoint(root: Path, tmp_path: Path) -> None:
     write_scenario(root, windows=2)
-    with TestClient(create_app(ApiSettings(data_root=root))) as c:
-        body = c.post("/api/backup").json()
+    with TestClient(create_app(ApiSettings(data_root=root)), base_url=LOCAL) as c:
+        body = c.post("/api/backup", json={}).json()
     assert Path(body["backup_dir"]).parent == tmp_path / "backups"
     assert Path(body["archive"]).is_file() and Path(body["manifest"]).is_file()
     assert body["members"] > 10 and body["bytes"] == Path(body["archive"]).stat().st_size
@@ -97,24 +99,24 @@ def test_token_required_on_every_post(root: Path) -> None:
     app = create_app(ApiSettings(data_root=root, token=TOKEN))
     posts = [
         ("/api/run-trading", {"config_path": "default_config.json"}),
-        ("/api/stop/0123456789abcdef0123456789abcdef", None),
-        ("/api/backup", None),
+        ("/api/stop/0123456789abcdef0123456789abcdef", {}),
+        ("/api/backup", {}),
     ]
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         for url, body in posts:
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
                 resp = c.post(url, json=body, headers=headers)
                 assert resp.status_code == 401, (url, headers)
                 assert resp.headers["www-authenticate"] == "Bearer"
         ok = {"Authorization": f"Bearer {TOKEN}"}
-        resp = c.post("/api/stop/0123456789abcdef0123456789abcdef", headers=ok)
+        resp = c.post("/api/stop/0123456789abcdef0123456789abcdef", json={}, headers=ok)
         assert resp.status_code == 404
         assert c.get("/api/jobs").status_code == 200  # GETs stay open
 
 
 def test_cors(root: Path) -> None:
     def preflight(app_settings: ApiSettings, origin: str) -> str | None:
-        with TestClient(create_app(app_settings)) as c:
+        with TestClient(create_app(app_settings), base_url=LOCAL) as c:
             resp = c.options(
                 "/api/jobs",
                 headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
@@ -159,17 +161,19 @@ def test_non_loopback_requests_need_a_token(root: Path) -> None:
         with TestClient(app, base_url=f"http://{server}") as c:
             return c.get("/api/jobs").status_code
 
-    no_token = ApiSettings(data_root=root)
+    lan = allowed_hosts(["192.168.1.5"])
+    no_token = ApiSettings(data_root=root, allowed_hosts=lan)
     assert get(no_token, "192.168.1.5") == 403
     assert get(no_token, "127.0.0.1") == 200
-    assert get(ApiSettings(data_root=root, token=TOKEN), "192.168.1.5") == 200
+    assert get(ApiSettings(data_root=root, token=TOKEN, allowed_hosts=lan), "192.168.1.5") == 200
 
 
 def test_serves_built_frontend(root: Path, tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / "index.html").write_text("<html>arena</html>", encoding="utf-8")
-    with TestClient(create_app(ApiSettings(data_root=root, frontend_dist=dist))) as c:
+    app = create_app(ApiSettings(data_root=root, frontend_dist=dist))
+    with TestClient(app, base_url=LOCAL) as c:
         assert c.get("/app/").text == "<html>arena</html>"
         assert c.get("/").json()["status"] == "ok"
         assert c.get("/app/../pyproject.toml").status_code == 404
@@ -183,7 +187,7 @@ def test_serves_built_frontend(root: Path, tmp_path: Path) -> None:
         ({"config_path": "%2e%2e%2fpyproject.toml"}, None, "config"),
         ({"config_path": "runtime/x.json"}, None, "runtime"),
         ({"config_path": "no_such_config.json"}, None, "not found"),
-        (None, {"config_path": "../../etc/passwd"}, "config_path"),
+        (None, {"config_path": "default_config.json"}, "body"),  # the query form is gone
         ({}, None, "config_path"),
         ({"config_path": "default_config.json", "signatures": ["a/b"]}, None, "signatures"),
         ({"config_path": "default_config.json", "signatures": ["zzz"]}, None, "signatures"),
@@ -203,8 +207,11 @@ def test_serves_built_frontend(root: Path, tmp_path: Path) -> None:
 def test_run_trading_rejects_bad_input(
     root: Path, body: dict | None, params: dict | None, needle: str
 ) -> None:
-    with TestClient(create_app(ApiSettings(data_root=root))) as c:
-        resp = c.post("/api/run-trading", json=body, params=params)
+    with TestClient(create_app(ApiSettings(data_root=root)), base_url=LOCAL) as c:
+        if body is None:  # JSON content type, no body: the query string is not read
+            resp = c.post("/api/run-trading", params=params, headers={"Content-Type": JSON})
+        else:
+            resp = c.post("/api/run-trading", json=body, params=params)
         assert resp.status_code == 422, resp.text
         assert needle in json.dumps(resp.json()["detail"])
         assert c.get("/api/jobs").json()["count"] == 0
@@ -215,7 +222,7 @@ def test_run_trading_names_the_bad_key(root: Path, settings_config: tuple[str, P
     bad = scenario_config(root)
     bad["agent_config"] = {"max_stepz": 3}
     path.write_text(json.dumps(bad), encoding="utf-8")
-    with TestClient(create_app(ApiSettings(data_root=root))) as c:
+    with TestClient(create_app(ApiSettings(data_root=root)), base_url=LOCAL) as c:
         resp = c.post("/api/run-trading", json={"config_path": name})
     assert resp.status_code == 422
     assert "agent_config.max_stepz: unknown key" in resp.json()["detail"]
@@ -237,7 +244,8 @@ def test_server_imports_no_agent_loop_or_llm_sdk() -> None:
 
 def test_dashboard_served_once_built_without_restart(root: Path, tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    with TestClient(create_app(ApiSettings(data_root=root, frontend_dist=dist))) as c:
+    app = create_app(ApiSettings(data_root=root, frontend_dist=dist))
+    with TestClient(app, base_url=LOCAL) as c:
         missing = c.get("/app/")
         assert missing.status_code == 404
         assert "npm run build" in missing.text

@@ -142,7 +142,11 @@ export default async function setup(project: TestProject) {
       const body = (await res.json()) as { data: { job_id: string; status: string }[] };
       for (const j of body.data) {
         if (j.status === "running" || j.status === "starting") {
-          await fetch(`${baseUrl}/api/stop/${j.job_id}`, { method: "POST" });
+          await fetch(`${baseUrl}/api/stop/${j.job_id}`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: "{}",
+          });
         }
       }
     } catch {

@@ -160,6 +160,9 @@ export const api = {
     get<Job>(`/api/job/${encodeURIComponent(jobId)}`, undefined, signal),
   runTrading: (body: RunTradingRequest) =>
     request<RunTradingResponse>("POST", "/api/run-trading", { body }).then(announceJobsChanged),
+  // Every POST carries a JSON body (the server refuses other content types: no cross-site forms).
   stopJob: (jobId: string) =>
-    request<Job>("POST", `/api/stop/${encodeURIComponent(jobId)}`).then(announceJobsChanged),
+    request<Job>("POST", `/api/stop/${encodeURIComponent(jobId)}`, { body: {} }).then(
+      announceJobsChanged,
+    ),
 };

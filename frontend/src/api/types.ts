@@ -14,10 +14,13 @@ export type JobStatus = "starting" | "running" | "completed" | "failed" | "stopp
 
 export interface JobAgent {
   signature: string;
+  /** starting, running, completed, failed, stopped, or skipped (see skip_reason) */
   status: string;
   windows_done: number;
   windows_total: number | null;
   current_window?: string | null;
+  /** Why the run does not start this agent (no API key, disabled), when status is "skipped". */
+  skip_reason?: string | null;
 }
 
 export interface Job {

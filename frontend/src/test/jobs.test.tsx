@@ -39,8 +39,11 @@ describe("Jobs view", () => {
     expect(within(form).getByLabelText("Start date")).toHaveValue("2025-11-03");
     expect(within(form).getByLabelText("End date")).toHaveValue("2025-11-28");
     await within(form).findByText("missing key");
+    // an agent that cannot run (no API key) is not ticked by default; the others are
+    expect(within(form).getByRole("checkbox", { name: /gpt-5/ })).not.toBeChecked();
+    expect(within(form).getByRole("checkbox", { name: /baseline-buy-and-hold/ })).toBeChecked();
+    expect(within(form).getByRole("checkbox", { name: /baseline-momentum/ })).toBeChecked();
     fireEvent.change(within(form).getByLabelText("End date"), { target: { value: "2025-11-05" } });
-    fireEvent.click(within(form).getByRole("checkbox", { name: /gpt-5/ }));
     fireEvent.click(within(form).getByRole("button", { name: "Start run" }));
     await waitFor(() => expect(window.location.hash).toBe(`#/jobs/${JOB}`));
     expect(api.callsTo("POST /api/run-trading")[0]?.body).toEqual({
@@ -48,6 +51,35 @@ describe("Jobs view", () => {
       end_date: "2025-11-05",
       signatures: ["baseline-buy-and-hold", "baseline-momentum"],
     });
+  });
+
+  it("still lets the user tick an agent that cannot run, and untick a ready one", async () => {
+    const api = mockApi(routes());
+    window.location.hash = "#/jobs";
+    render(<App />);
+    const form = await screen.findByRole("form", { name: "Start a run" });
+    await within(form).findByText("missing key");
+    fireEvent.click(within(form).getByRole("checkbox", { name: /gpt-5/ }));
+    fireEvent.click(within(form).getByRole("checkbox", { name: /baseline-momentum/ }));
+    fireEvent.click(within(form).getByRole("button", { name: "Start run" }));
+    await waitFor(() => expect(api.callsTo("POST /api/run-trading")).toHaveLength(1));
+    expect(api.callsTo("POST /api/run-trading")[0]?.body).toEqual({
+      config_path: "default_config.json",
+      signatures: ["baseline-buy-and-hold", "gpt-5"],
+    });
+  });
+
+  it("disables Start when no agent of the config can run", async () => {
+    const onlyMissing = {
+      data: models.data.map((m) => ({ ...m, status: "missing_key", skip_reason: "KEY not set" })),
+    };
+    mockApi(routes({ "GET /api/models": onlyMissing }));
+    window.location.hash = "#/jobs";
+    render(<App />);
+    const form = await screen.findByRole("form", { name: "Start a run" });
+    await waitFor(() => expect(within(form).getAllByText("missing key")).toHaveLength(3));
+    for (const box of within(form).getAllByRole("checkbox")) expect(box).not.toBeChecked();
+    expect(within(form).getByRole("button", { name: "Start run" })).toBeDisabled();
   });
 
   it("switching config resets dates and agents", async () => {
@@ -98,6 +130,11 @@ describe("Jobs view", () => {
     await waitFor(() => expect(within(detail).getByTestId("job-status")).toHaveTextContent("running"));
     const agent = within(detail).getByTestId("job-agent-baseline-buy-and-hold");
     expect(within(agent).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "4");
+    // an agent the run could not start: its reason, no endless "starting 0 / ?"
+    const skipped = within(detail).getByTestId("job-agent-gpt-5");
+    expect(skipped).toHaveTextContent("skipped: OPENAI_API_KEY not set");
+    expect(skipped).not.toHaveTextContent("starting");
+    expect(within(skipped).queryByRole("progressbar")).toBeNull();
     expect(within(detail).getByTestId("job-log")).toHaveTextContent("started 2 agent process(es)");
     const before = api.callsTo(`GET /api/job/${JOB}`).length;
     await act(async () => {
@@ -111,6 +148,12 @@ describe("Jobs view", () => {
     await waitFor(() => expect(api.callsTo("GET /").length).toBeGreaterThan(healthBefore));
     await waitFor(() => expect(within(detail).getByTestId("job-status")).toHaveTextContent("stopped"));
     expect(api.callsTo(`POST /api/stop/${JOB}`)).toHaveLength(1);
+    // a JSON body: the server refuses state changes without one (no cross-site form posts)
+    expect(api.callsTo(`POST /api/stop/${JOB}`)[0]?.body).toEqual({});
+    const stopInit = vi.mocked(fetch).mock.calls.find(([url]) => String(url).includes("/api/stop/"));
+    expect((stopInit?.[1]?.headers as Record<string, string>)["Content-Type"]).toBe(
+      "application/json",
+    );
     expect(within(detail).queryByRole("button", { name: "Stop" })).toBeNull();
     expect(within(detail).getByTestId("job-log")).toHaveTextContent("received SIGTERM");
     expect(detail).toHaveTextContent("exit code 143");

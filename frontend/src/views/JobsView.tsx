@@ -101,6 +101,12 @@ function asApiError(err: unknown): ApiError {
 // ---------------------------------------------------------------------------------------------
 // Start form
 
+/** The config's agents the server reports as ready (all of them until the models are known). */
+export function runnableAgents(all: string[], modelBySig: Map<string, ModelInfo>): string[] {
+  if (modelBySig.size === 0) return all;
+  return all.filter((sig) => modelBySig.get(sig)?.status === "ready");
+}
+
 interface FormState {
   config: string | null;
   init: string | null;
@@ -126,8 +132,9 @@ function StartForm({ configs, onStarted }: { configs: ConfigInfo[]; onStarted: (
   if (!cfg) return <div className="state state-empty">No configs found in settings/.</div>;
   const init = form.init ?? cfg.init_date;
   const end = form.end ?? cfg.end_date;
-  const agents = form.agents ?? cfg.agents;
   const modelBySig = new Map(models.map((m) => [m.signature, m]));
+  // By default every agent that can run (ready); agents without a key or disabled stay unticked.
+  const agents = form.agents ?? runnableAgents(cfg.agents, modelBySig);
 
   async function submit(e: React.FormEvent) {
     e.preventDefault();
@@ -151,7 +158,7 @@ function StartForm({ configs, onStarted }: { configs: ConfigInfo[]; onStarted: (
 
   const toggleAgent = (sig: string) =>
     setForm((f) => {
-      const current = f.agents ?? cfg.agents;
+      const current = f.agents ?? agents;
       const next = current.includes(sig) ? current.filter((s) => s !== sig) : [...current, sig];
       return { ...f, agents: cfg.agents.filter((s) => next.includes(s)) };
     });
@@ -254,11 +261,17 @@ function AgentProgressTable({ agents }: { agents: JobAgent[] }) {
               </a>
             </td>
             <td>
-              <span className={`badge status-${a.status}`}>{a.status}</span>
+              <span className={`badge status-${a.status}`}>
+                {a.status === "skipped" && a.skip_reason ? `skipped: ${a.skip_reason}` : a.status}
+              </span>
             </td>
             {showWindow && <td className="muted">{a.current_window ?? "—"}</td>}
             <td className="progress-col">
-              <Progress done={a.windows_done} total={a.windows_total} />
+              {a.status === "skipped" ? (
+                <span className="muted">—</span>
+              ) : (
+                <Progress done={a.windows_done} total={a.windows_total} />
+              )}
             </td>
           </tr>
         ))}
