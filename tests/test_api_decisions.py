@@ -13,7 +13,7 @@ from agent_engine.llm.factory import make_client
 from agent_engine.loop import run_window
 from api_server import ApiSettings, create_app
 from data_flow.live import decisions
-from tests.api_fixtures import SCENARIO_TIMES, AgentWriter, make_snapshot, write_snapshot
+from tests.api_fixtures import LOCAL, SCENARIO_TIMES, AgentWriter, make_snapshot, write_snapshot
 from tests.fake_llm_server import FakeLLMServer
 from tests.llm_helpers import TEST_KEY, make_config, make_ctx
 
@@ -30,7 +30,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def api(root: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(ApiSettings(data_root=root))) as client:
+    with TestClient(create_app(ApiSettings(data_root=root)), base_url=LOCAL) as client:
         yield client
 
 

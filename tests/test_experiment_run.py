@@ -24,6 +24,7 @@ from agent_engine.experiments.spec import Experiment, load_experiment
 from api_routes.experiments import experiments_router
 from data_flow.fsio import read_jsonl
 from settings.config import PROJECT_ROOT
+from tests.api_fixtures import LOCAL
 from tests.experiment_helpers import experiment, write_experiment
 
 WINDOWS = 5 * 2  # 2025-11-03..07: five trading days × two windows
@@ -190,7 +191,7 @@ def test_api_lists_and_serves_the_report(
     from api_server import ApiSettings, create_app
 
     monkeypatch.setattr(spec_module, "EXPERIMENTS_DIR", ran["dir"])
-    full = TestClient(create_app(ApiSettings(data_root=ran["dir"] / "none")))
+    full = TestClient(create_app(ApiSettings(data_root=ran["dir"] / "none")), base_url=LOCAL)
     assert full.get("/api/experiments/tiny").json()["report"] == _report(_exp(ran))
 
 

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from agent_engine.decision_log import read_events
 from api_server import ApiSettings, create_app
 from data_flow.fsio import read_jsonl
+from tests.api_fixtures import LOCAL
 from tests.fake_llm_server import FakeLLMServer
 from tests.llm_helpers import TEST_KEY
 from tests.test_loop_window import KEY_ENV, run, setup
@@ -132,7 +133,7 @@ def test_hostile_model_output_does_not_stop_the_run(
     assert QTY_ERROR in json.dumps(server.requests[1]["body"], ensure_ascii=False)
 
     # The live API reads both files.
-    with TestClient(create_app(ApiSettings(data_root=data_root))) as client:
+    with TestClient(create_app(ApiSettings(data_root=data_root)), base_url=LOCAL) as client:
         decisions = client.get("/api/live/recent-decisions", params={"signature": "llm"})
         positions = client.get("/api/live/current-positions", params={"signature": "llm"})
     assert decisions.status_code == 200 and positions.status_code == 200

@@ -15,7 +15,7 @@ from data_flow.clock import SHANGHAI
 from data_flow.fsio import JsonlAppender, atomic_write_json, line_bytes, read_jsonl
 from data_flow.live.tail import JsonlTail, parse_lines
 from data_flow.textsafe import scrub, scrub_text, utf8
-from tests.api_fixtures import write_scenario
+from tests.api_fixtures import LOCAL, write_scenario
 
 LONE = "a\ud800b\udfffc"
 FIXED = "a\ufffdb\ufffdc"
@@ -92,7 +92,7 @@ def test_live_api_serves_a_log_with_an_escaped_lone_surrogate(
     raw = log.read_bytes()
     assert b'"beta thinks 0"' in raw
     log.write_bytes(raw.replace(b'"beta thinks 0"', b'"beta \\ud800 thinks 0"'))
-    with TestClient(create_app(ApiSettings(data_root=root))) as client:
+    with TestClient(create_app(ApiSettings(data_root=root)), base_url=LOCAL) as client:
         response = client.get("/api/live/recent-decisions", params={"signature": "beta"})
     assert response.status_code == 200
     reasons = [d["reasoning"] for d in response.json()["data"]]
