@@ -20,6 +20,8 @@ from api_server import ApiSettings, create_app
 from data_flow.fsio import read_jsonl
 from settings.config import PROJECT_ROOT, SETTINGS_DIR
 from tests.api_fixtures import LOCAL, scenario_config
+from tests.fake_llm_server import FakeLLMServer
+from tests.runner_helpers import FAKE_KEY
 from tests.waiting import wait_for
 
 pytestmark = [
@@ -246,8 +248,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
+def _start_server(
+    root: Path, port: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ, ARENA_DATA_ROOT=str(root), ARENA_STOP_GRACE_SECONDS="5")
+    env.update(extra_env or {})
     env.pop("ARENA_API_TOKEN", None)
     return subprocess.Popen(
         [sys.executable, "api_server.py", "--port", str(port), "--log-level", "warning"],
@@ -261,7 +266,16 @@ def test_killed_server_restarts_and_stops_the_orphaned_job(
 ) -> None:
     import httpx
 
-    name = make_config(date_range={"init_date": "2025-11-03", "end_date": "2025-12-31"})
+    # An LLM agent whose first model call the fake server holds for minutes: the job cannot
+    # finish while the API server is down and restarted, however slow the machine is.
+    held = FakeLLMServer([{"kind": "text", "text": "late", "delay": 600}])
+    held.start()
+    llm = {"signature": "llm", "provider": "openai", "basemodel": "fake-model",
+           "api_key_env": "OPENAI_API_KEY", "base_url": held.openai_base_url}  # fmt: skip
+    models = [*scenario_config(root)["models"], llm]
+    agent_config = {"timeout_seconds": 3000, "window_timeout_seconds": 3600}
+    name = make_config(models=models, agent_config=agent_config)
+    key = {"OPENAI_API_KEY": FAKE_KEY}
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
 
@@ -271,17 +285,20 @@ def test_killed_server_restarts_and_stops_the_orphaned_job(
         except httpx.HTTPError:
             return False
 
-    server = _start_server(root, port)
+    server = _start_server(root, port, key)
     try:
         wait_for(up, 30, "server 1")
         job_id = httpx.post(base + "/api/run-trading", json={"config_path": name}).json()["job_id"]
         wait_for(
-            lambda: any(
-                a["windows_done"] >= 1
-                for a in httpx.get(f"{base}/api/job/{job_id}").json()["agents"]
+            lambda: (
+                any(
+                    a["windows_done"] >= 1
+                    for a in httpx.get(f"{base}/api/job/{job_id}").json()["agents"]
+                )
+                and held.requests
             ),
             60,
-            "progress",
+            "progress and the held model call",
         )
     finally:
         server.kill()  # no shutdown hooks: the run must survive on its own
@@ -290,7 +307,7 @@ def test_killed_server_restarts_and_stops_the_orphaned_job(
     tree = _tree(pid)
     assert not any(_gone(p) for p in tree)
 
-    server = _start_server(root, port)
+    server = _start_server(root, port, key)
     try:
         wait_for(up, 30, "server 2")
         job = httpx.get(f"{base}/api/job/{job_id}").json()
@@ -307,6 +324,7 @@ def test_killed_server_restarts_and_stops_the_orphaned_job(
     finally:
         server.terminate()
         server.wait(10)
+        held.stop()
 
 
 def test_skipped_agents_show_their_reason_and_a_job_of_only_those_is_refused(
