@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from api_guard import allowed_hosts
 from api_server import ApiSettings, create_app
+from data_flow.backup import list_backups
 from settings.config import SETTINGS_DIR
 from tests.api_fixtures import LOCAL, scenario_config
 
@@ -101,7 +102,7 @@ def test_same_origin_configured_origins_and_cli_clients_are_served(
         ):
             resp = c.post("/api/backup", json={}, headers=headers)
             assert resp.status_code == 200, (headers, resp.text)
-        assert len(list((tmp_path / "backups").iterdir())) == 3
+        assert len(list_backups(tmp_path / "backups")) == 3
         charset = c.post(
             "/api/stop/0123456789abcdef0123456789abcdef",
             content=b"",
