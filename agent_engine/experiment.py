@@ -1,9 +1,11 @@
-"""`python -m agent_engine.experiment run|status|report <name> [--workers K]`.
+"""`python -m agent_engine.experiment run|status|report <name> [--workers K]
+[--executor local|ray [--address auto|HOST:PORT]]`.
 
 <name> is an experiment in `settings/experiments/<name>.json`, or a path to such a file.
 - run: build each period's snapshot store, run every unfinished cell (`main.py` per cell,
-  K at a time), then write the report. Exit 0 all cells completed, 1 a cell failed or was
-  skipped (missing API key), 2 bad experiment file or data error, 130 interrupted.
+  K at a time, here or as Ray tasks on a cluster), then write the report. Exit 0 all cells
+  completed, 1 a cell failed or was skipped (missing API key), 2 bad experiment file, data
+  error or no Ray, 130 interrupted.
 - status: one line per cell (completed, failed, interrupted, pending, blocked); exit 0.
 - report: write report.json, report.md and figures/ from the completed cells; exit 0.
 """
@@ -11,9 +13,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
+from typing import Any
 
-from settings.config import ArenaError
+from settings.config import ArenaError, ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +31,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run every unfinished cell, then write the report")
     run.add_argument("name", help="experiment name (settings/experiments/<name>.json) or path")
-    run.add_argument("--workers", type=int, default=1, help="cells run at once (default 1)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="cells run at once (default: 1 locally, the cluster's CPUs with --executor ray)",
+    )
+    run.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: main.py subprocesses here (default); ray: Ray tasks on a cluster "
+        '(pip install -e ".[ray]")',
+    )
+    run.add_argument(
+        "--address",
+        default=None,
+        help="with --executor ray: 'auto' (the cluster started here with `ray start`) or "
+        "HOST:PORT; default RAY_ADDRESS or a new local Ray",
+    )
     run.add_argument("--no-report", action="store_true", help="do not write the report")
     for command, text in (("status", "state of every cell"), ("report", "write the report")):
         sp = sub.add_parser(command, help=text)
@@ -40,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     from agent_engine.experiments.run import EXIT_CONFIG, run_experiment, status_rows
     from agent_engine.experiments.spec import load_experiment
 
-    if args.command == "run" and args.workers < 1:
+    if args.command == "run" and args.workers is not None and args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "run" and args.address is not None and args.executor != "ray":
+        print("error: --address needs --executor ray", file=sys.stderr)
         return EXIT_CONFIG
     try:
         experiment = load_experiment(args.name)
@@ -55,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         code = 0
         if args.command == "run":
-            code = run_experiment(experiment, workers=args.workers, emit=_emit)
+            executor, workers = _executor(args)
+            code = run_experiment(experiment, workers=workers, executor=executor, emit=_emit)
             if code not in (0, 1) or args.no_report:
                 return code
         from agent_engine.experiments.report import write_report
@@ -68,6 +94,20 @@ def main(argv: list[str] | None = None) -> int:
     except ArenaError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG
+
+
+def _executor(args: argparse.Namespace) -> tuple[Any, int]:
+    """The chosen executor and how many cells it runs at once. ConfigError without Ray."""
+    from agent_engine.experiments.executor import LocalProcessExecutor
+
+    if args.executor == "local":
+        return LocalProcessExecutor(), args.workers or 1
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError('--executor ray needs Ray: pip install -e ".[ray]"')
+    from agent_engine.experiments.ray_executor import RayExecutor
+
+    executor = RayExecutor(args.address)
+    return executor, args.workers or executor.connect()
 
 
 def _emit(text: str) -> None:

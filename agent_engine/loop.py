@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import random
 import time
 from collections.abc import Callable
@@ -121,10 +122,10 @@ class _Tally(Counts):
 
 
 def _relative(path: Path, root: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    """The snapshot's path relative to the data root, with `..` when the store is beside it
+    (an experiment's period store): the same text wherever the experiment folder lives, so a
+    cell run on another machine logs exactly what a local run logs."""
+    return Path(os.path.relpath(Path(path).resolve(), root.resolve())).as_posix()
 
 
 def _tool_calls_record(calls: list[ToolCall]) -> list[dict[str, str]]:
