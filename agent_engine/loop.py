@@ -234,9 +234,8 @@ def _converse(
             return
 
     def record_fill(fill: Fill) -> dict[str, Any]:
-        ctx.portfolio.apply(fill)
         call = toolbox.current_call
-        record = ctx.ledger.append_trade(
+        record = ctx.ledger.commit_fill(
             ctx, fill, ctx.portfolio, ctx.snapshot_hash, call.id if call else None
         )
         return dict(record["this_action"])
