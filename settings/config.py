@@ -2,13 +2,13 @@
 
 Every model forbids unknown keys, so a typo in a config file stops the run with an error that
 names the key and the file instead of being silently ignored. Money-like values are `Decimal`.
-Only this module reads `os.environ` (for API keys, by the variable name a model config gives).
+It reads no environment itself: API keys come through `settings.env.env_value` (by the variable
+name a model config gives), everything else through `settings.env.EnvSettings`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import date
 from decimal import Decimal
@@ -140,8 +140,9 @@ class ModelConfig(_Strict):
         """The key from the environment variable named by `api_key_env` (never stored)."""
         if not self.api_key_env:
             return None
-        value = os.environ.get(self.api_key_env, "").strip()
-        return value or None
+        from settings.env import env_value
+
+        return env_value(self.api_key_env)
 
     def skip_reason(self) -> str | None:
         """Why this agent cannot run now, or None when it can."""
