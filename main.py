@@ -28,6 +28,7 @@ from settings.config import (
     load_config,
     parse_config,
 )
+from settings.env import EnvSettings
 
 DEFAULT_CONFIG = SETTINGS_DIR / "default_config.json"
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_NO_DATA = 0, 1, 2, 3
@@ -130,7 +131,9 @@ def child_args(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, env: EnvSettings | None = None) -> int:
+    """`env`: the process environment (read here when not given)."""
+    env = env if env is not None else EnvSettings.from_env()
     args = build_parser().parse_args(argv)
     config_path = resolve_config_path(args.config)
     try:
@@ -146,19 +149,22 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    only = os.environ.get("ONLY_SIGNATURE", "").strip()
-    if only:
-        return run_one_agent(config, only, config_path, fresh=args.fresh)
-    return run_orchestrator(config, config_path, args)
+    if env.only_signature:
+        return run_one_agent(config, env, config_path, fresh=args.fresh)
+    return run_orchestrator(config, config_path, args, env)
 
 
 def run_one_agent(
-    config: ArenaConfig, signature: str, config_path: Path, *, fresh: bool = False
+    config: ArenaConfig, env: EnvSettings, config_path: Path, *, fresh: bool = False
 ) -> int:
     """`ONLY_SIGNATURE=<sig> python main.py`: run one agent in this process (the orchestrator
     never passes --fresh to its agents; a user running one agent by hand may)."""
-    from agent_engine.runner import agent_main
+    from agent_engine import crash_seam
+    from agent_engine.agent_process import agent_main
+    from agent_engine.agent_task import AgentTask
 
+    crash_seam.arm(env.kill_after_writes)
+    signature = env.only_signature
     if fresh and any(m.signature == signature for m in config.models):
         from agent_engine.orchestrator import fresh_stamp, move_aside
 
@@ -166,10 +172,12 @@ def run_one_agent(
         if moved is not None:
             print(f"--fresh: moved {signature} records to {moved}", flush=True)
 
-    return agent_main(config, signature, config_path)
+    return agent_main(AgentTask.from_env(config, config_path, env))
 
 
-def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Namespace) -> int:
+def run_orchestrator(
+    config: ArenaConfig, config_path: Path, args: argparse.Namespace, env: EnvSettings
+) -> int:
     """Hold the data root's arena lock for the whole run: one orchestrator per data root,
     however its path is spelled (a second one exits 2 naming the holder)."""
     from agent_engine.arena_lock import ArenaBusyError, ArenaLock
@@ -184,12 +192,14 @@ def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Name
         print(f"error: cannot lock data root {config.data_root()}: {err}", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        return _orchestrate(config, config_path, args)
+        return _orchestrate(config, config_path, args, env)
     finally:
         lock.release()
 
 
-def _orchestrate(config: ArenaConfig, config_path: Path, args: argparse.Namespace) -> int:
+def _orchestrate(
+    config: ArenaConfig, config_path: Path, args: argparse.Namespace, env: EnvSettings
+) -> int:
     from agent_engine import orchestrator as orch
     from agent_engine.data_plan import plan_data
 
@@ -206,9 +216,9 @@ def _orchestrate(config: ArenaConfig, config_path: Path, args: argparse.Namespac
     if not any(p.runs for p in plan):
         print("error: no agent can run (see the plan above)", file=sys.stderr)
         return EXIT_CONFIG
-    clean_leftovers(config)
+    clean_leftovers(config, env)
     if not args.no_backup:
-        orch.auto_backup(config)
+        orch.auto_backup(config, backup_root=_backup_root(env))
     if args.fresh:
         stamp = orch.fresh_stamp()
         for entry in plan:
@@ -223,11 +233,17 @@ def _orchestrate(config: ArenaConfig, config_path: Path, args: argparse.Namespac
         trading_days=days,
         child_args=child_args(args),
         source=data.source,
+        env=env,
+        child_env=dict(os.environ),  # the agents' environment (API keys, PATH, ...)
     )
     return orch.run_arena(run)
 
 
-def clean_leftovers(config: ArenaConfig) -> None:
+def _backup_root(env: EnvSettings) -> Path | None:
+    return Path(env.backup_dir).expanduser().resolve() if env.backup_dir else None
+
+
+def clean_leftovers(config: ArenaConfig, env: EnvSettings | None = None) -> None:
     """Delete what writes killed in an earlier run left behind: snapshot temp files and
     backup temp dirs (each only while holding the lock its writer holds, so never the file
     of a live writer). A failure here is reported; the run goes on."""
@@ -235,7 +251,8 @@ def clean_leftovers(config: ArenaConfig) -> None:
     from data_flow.snapshot_store import remove_stale_temp_files
 
     try:
-        removed = remove_stale_temp_files(config.data_root()) + remove_stale_temp_dirs()
+        backup_root = _backup_root(env if env is not None else EnvSettings.from_env())
+        removed = remove_stale_temp_files(config.data_root()) + remove_stale_temp_dirs(backup_root)
     except OSError as err:
         print(f"warning: cleaning up temp files failed: {err}", file=sys.stderr, flush=True)
         return
@@ -262,7 +279,8 @@ def _exit_now(code: int) -> None:
 
 
 if __name__ == "__main__":
-    exit_code = main()
-    if os.environ.get("ONLY_SIGNATURE", "").strip():
+    process_env = EnvSettings.from_env()
+    exit_code = main(env=process_env)
+    if process_env.only_signature:
         _exit_now(exit_code)
     sys.exit(exit_code)

@@ -1,8 +1,9 @@
 """Deterministic rule agents that trade through the same loop, tools, broker and ledger.
 
 Each strategy is an `LLMClient` (provider "baseline", model = strategy name). Before the first
-model call the loop calls `begin_window(ctx)`; the strategy reads the snapshot and its portfolio
-there and plans its orders, simulating them on a copy of the portfolio with the real broker so
+model call the loop calls `begin_window(view)` (`llm.base.WindowView`: what a model is shown,
+read-only); the strategy reads the snapshot and its portfolio there and plans its orders,
+simulating them on a copy of the portfolio with the real broker so
 it only emits orders that fit the lot rules, cash and position cap. Its first "model call"
 returns one `execute_trade` tool call per order (sells first) with the rationale as text; the
 next call returns a summary of the tool results and no tool calls. No orders → a plain answer
@@ -36,16 +37,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent_engine.broker import Broker, Order, OrderSide, Portfolio, Quote, quotes_from_snapshot
-from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
+from agent_engine.llm.base import (
+    CallKey,
+    LLMResponse,
+    Message,
+    ToolCall,
+    ToolSpec,
+    Usage,
+    WindowView,
+)
 from agent_engine.rules import LOT, STAR_MIN_SHARES, Board, board_of
 from data_flow.clock import SHANGHAI
 from settings.config import BASELINE_STRATEGIES, ConfigError, ModelConfig
-
-if TYPE_CHECKING:
-    from agent_engine.loop import WindowContext
 
 FEE_BUFFER = Decimal("0.995")  # leave room for fees and rounding when sizing buys
 
@@ -245,25 +251,34 @@ class BaselineClient:
         self._window_id = "none"
         self._ready = False
 
-    def begin_window(self, ctx: WindowContext) -> None:
-        day = ctx.moment.astimezone(SHANGHAI).date()
+    def begin_window(self, window: WindowView) -> None:
+        key = window.key
         view = _View(
-            window_id=ctx.window_id,
-            day=day,
-            snapshot=ctx.snapshot,
-            quotes=quotes_from_snapshot(ctx.snapshot),
-            portfolio=ctx.portfolio,
-            broker=ctx.broker,
-            universe=list(ctx.config.symbols),
-            cap=ctx.config.risk_management.single_stock_max_position,
+            window_id=key.window_id,
+            day=key.moment.astimezone(SHANGHAI).date(),
+            snapshot=window.snapshot,
+            quotes=quotes_from_snapshot(window.snapshot),
+            portfolio=window.portfolio,
+            broker=window.broker,
+            universe=list(window.universe),
+            cap=window.position_cap,
         )
         self._orders = PLANNERS[self.model](view, self.parameters).orders
-        self._window_id = ctx.window_id
+        self._window_id = key.window_id
         self._ready = True
 
-    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+    def complete(
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        key: CallKey | None = None,
+    ) -> LLMResponse:
         started = time.perf_counter()
-        step = sum(1 for m in messages if m.role == "assistant") + 1
+        if key is not None:
+            step = key.step
+        else:  # called outside the loop: the step from the conversation
+            step = sum(1 for m in messages if m.role == "assistant") + 1
         if not self._ready:
             text, calls = "no window context was given; holding", []
         elif step == 1 and self._orders:

@@ -26,18 +26,20 @@ paid) + every holding at quote prices.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from agent_engine.orders import Fill, Order, OrderResult, OrderState
+from agent_engine.portfolio import Holding, Portfolio
+from agent_engine.quotes import Quote, quotes_from_snapshot
 from agent_engine.rules import (
     LOT,
     STAR_MIN_SHARES,
     Board,
     Fees,
     OrderSide,
-    Rejection,
     RejectReason,
     board_of,
     check_buy_lot,
@@ -45,12 +47,8 @@ from agent_engine.rules import (
     check_sell_lot,
     compute_fees,
     money_text,
-    new_avg_price,
-    price_limits,
     q2,
-    q4,
     slipped_price,
-    to_decimal,
 )
 from settings.config import RiskManagement, TradingRules
 
@@ -62,6 +60,7 @@ __all__ = [
     "Order",
     "OrderResult",
     "OrderSide",
+    "OrderState",
     "Portfolio",
     "Quote",
     "RejectReason",
@@ -69,232 +68,6 @@ __all__ = [
 ]
 
 ZERO = Decimal("0")
-
-
-@dataclass(frozen=True, slots=True)
-class Quote:
-    """One symbol's prices at the decision time; ``price`` None means no trade (suspended)."""
-
-    symbol: str
-    price: Decimal | None
-    prev_close: Decimal | None = None
-    limit_up: Decimal | None = None
-    limit_down: Decimal | None = None
-
-
-def _price_or_none(value: Any) -> Decimal | None:
-    d = to_decimal(value)
-    return q2(d) if d is not None and d > 0 else None
-
-
-def quotes_from_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Quote]:
-    """Quotes for every symbol in a snapshot's ``market_data``.
-
-    ``current_price`` null, non-positive or ``suspended: true`` gives ``price=None``. Missing
-    limits are derived from ``prev_close`` and the symbol's board.
-    """
-    quotes: dict[str, Quote] = {}
-    market = snapshot.get("market_data") or {}
-    for symbol, row in market.items():
-        if not isinstance(row, Mapping):
-            quotes[symbol] = Quote(symbol, None)
-            continue
-        price = None if row.get("suspended") else _price_or_none(row.get("current_price"))
-        prev_close = _price_or_none(row.get("prev_close"))
-        up = _price_or_none(row.get("limit_up"))
-        down = _price_or_none(row.get("limit_down"))
-        board = board_of(symbol)
-        if prev_close is not None and board is not None and (up is None or down is None):
-            calc_down, calc_up = price_limits(prev_close, board)
-            up = up if up is not None else calc_up
-            down = down if down is not None else calc_down
-        quotes[symbol] = Quote(symbol, price, prev_close, up, down)
-    return quotes
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    symbol: str
-    side: OrderSide
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    symbol: str
-    side: OrderSide
-    quantity: int
-    price: Decimal
-    notional: Decimal
-    commission: Decimal
-    stamp_duty: Decimal
-    transfer_fee: Decimal
-    trade_date: date
-
-    @property
-    def total_fees(self) -> Decimal:
-        return self.commission + self.stamp_duty + self.transfer_fee
-
-    @property
-    def cash_delta(self) -> Decimal:
-        """Change of cash: a buy pays notional + fees, a sell receives notional - fees."""
-        if self.side is OrderSide.BUY:
-            return -(self.notional + self.total_fees)
-        return self.notional - self.total_fees
-
-
-@dataclass(frozen=True, slots=True)
-class OrderResult:
-    ok: bool
-    fill: Fill | None
-    reason: RejectReason | None
-    message: str
-
-    @classmethod
-    def filled(cls, fill: Fill, message: str) -> OrderResult:
-        return cls(True, fill, None, message)
-
-    @classmethod
-    def rejected(cls, rejection: Rejection) -> OrderResult:
-        return cls(False, None, rejection.reason, rejection.message)
-
-
-@dataclass
-class Holding:
-    shares: int
-    sellable: int
-    avg_price: Decimal
-    purchase_date: date  # date of the most recent buy
-
-
-@dataclass
-class Portfolio:
-    """Cash and holdings. Mutate only via `apply(fill)` and `roll_to(day)`."""
-
-    cash: Decimal
-    holdings: dict[str, Holding] = field(default_factory=dict)
-    last_trade_date: date | None = None
-
-    def __post_init__(self) -> None:
-        cash = to_decimal(self.cash)
-        if cash is None or cash < 0:
-            raise ValueError(f"cash must be a non-negative amount, got {self.cash!r}")
-        self.cash = q2(cash)
-
-    # --- views ---------------------------------------------------------------------------
-    def shares(self, symbol: str) -> int:
-        h = self.holdings.get(symbol)
-        return h.shares if h else 0
-
-    def sellable_on(self, symbol: str, day: date) -> int:
-        """Shares of `symbol` that may be sold on `day` (T+1), without mutating."""
-        h = self.holdings.get(symbol)
-        if h is None:
-            return 0
-        return h.shares if day > h.purchase_date else h.sellable
-
-    def valuation_price(self, symbol: str, quotes: Mapping[str, Quote]) -> Decimal:
-        q = quotes.get(symbol)
-        if q is not None and q.price is not None:
-            return q.price
-        if q is not None and q.prev_close is not None:
-            return q.prev_close
-        return self.holdings[symbol].avg_price
-
-    def market_value(self, quotes: Mapping[str, Quote]) -> Decimal:
-        """All holdings at quote prices (see module docstring for missing prices)."""
-        return q2(
-            sum(
-                (h.shares * self.valuation_price(s, quotes) for s, h in self.holdings.items()),
-                ZERO,
-            )
-        )
-
-    def equity(self, quotes: Mapping[str, Quote]) -> Decimal:
-        return self.cash + self.market_value(quotes)
-
-    def cost_value(self) -> Decimal:
-        """Holdings at average cost (fees included)."""
-        return q2(sum((h.shares * h.avg_price for h in self.holdings.values()), ZERO))
-
-    # --- mutations -----------------------------------------------------------------------
-    def roll_to(self, day: date) -> None:
-        """Move to trading day `day`: shares bought before `day` become sellable (T+1)."""
-        if self.last_trade_date is not None and day < self.last_trade_date:
-            raise ValueError(f"cannot roll portfolio back from {self.last_trade_date} to {day}")
-        for h in self.holdings.values():
-            if day > h.purchase_date:
-                h.sellable = h.shares
-        self.last_trade_date = day
-
-    def apply(self, fill: Fill) -> None:
-        """Apply a fill from `Broker.execute` (rolls to the fill's date first).
-
-        Raises ValueError for a fill the broker would never produce (a bug, not a bad order).
-        """
-        self.roll_to(fill.trade_date)
-        new_cash = self.cash + fill.cash_delta
-        if new_cash < 0:
-            raise ValueError(f"fill would make cash negative: {new_cash}")
-        h = self.holdings.get(fill.symbol)
-        if fill.side is OrderSide.BUY:
-            if h is None:
-                avg = new_avg_price(0, ZERO, fill.quantity, fill.notional, fill.total_fees)
-                self.holdings[fill.symbol] = Holding(fill.quantity, 0, avg, fill.trade_date)
-            else:
-                h.avg_price = new_avg_price(
-                    h.shares, h.avg_price, fill.quantity, fill.notional, fill.total_fees
-                )
-                h.shares += fill.quantity
-                h.purchase_date = fill.trade_date  # new shares are not sellable until tomorrow
-        else:
-            if h is None or fill.quantity > h.sellable:
-                raise ValueError(f"fill sells {fill.quantity} {fill.symbol} beyond sellable")
-            h.shares -= fill.quantity
-            h.sellable -= fill.quantity
-            if h.shares == 0:
-                del self.holdings[fill.symbol]
-        self.cash = q2(new_cash)
-
-    # --- records -------------------------------------------------------------------------
-    def to_record(self) -> dict[str, Any]:
-        """``{"CASH": float, SYM: {"shares", "sellable", "avg_price", "purchase_date"}}``."""
-        out: dict[str, Any] = {"CASH": float(self.cash)}
-        for symbol in sorted(self.holdings):
-            h = self.holdings[symbol]
-            out[symbol] = {
-                "shares": h.shares,
-                "sellable": h.sellable,
-                "avg_price": float(h.avg_price),
-                "purchase_date": h.purchase_date.isoformat(),
-            }
-        return out
-
-    @classmethod
-    def from_record(cls, positions: Mapping[str, Any], day: date | None) -> Portfolio:
-        """Rebuild from a record's ``positions``; raises ValueError when it is malformed."""
-        if not isinstance(positions, Mapping):
-            raise ValueError("positions must be an object")
-        cash = to_decimal(positions.get("CASH"))
-        if cash is None or cash < 0:
-            raise ValueError(f"positions.CASH is missing or invalid: {positions.get('CASH')!r}")
-        holdings: dict[str, Holding] = {}
-        for symbol, row in positions.items():
-            if symbol == "CASH":
-                continue
-            try:
-                shares, sellable = row["shares"], row["sellable"]
-                avg = to_decimal(row["avg_price"])
-                bought = date.fromisoformat(row["purchase_date"])
-            except (KeyError, TypeError, ValueError) as err:
-                raise ValueError(f"positions.{symbol} is malformed: {err}") from None
-            ints_ok = all(
-                isinstance(x, int) and not isinstance(x, bool) for x in (shares, sellable)
-            )
-            if not ints_ok or not 0 <= sellable <= shares or shares == 0 or avg is None:
-                raise ValueError(f"positions.{symbol} has invalid values: {row!r}")
-            holdings[symbol] = Holding(shares, sellable, q4(avg), bought)
-        return cls(cash=q2(cash), holdings=holdings, last_trade_date=day)
 
 
 def _is_int(value: Any) -> bool:
@@ -349,7 +122,18 @@ class Broker:
         quotes: Mapping[str, Quote],
         trade_date: date,
     ) -> OrderResult:
-        """Fill or reject `order` at `quotes`. Pure: the portfolio is not changed."""
+        """Fill or reject `order` at `quotes`. Pure: the portfolio is not changed. The result
+        carries the order's id."""
+        result = self._execute(portfolio, order, quotes, trade_date)
+        return replace(result, order_id=order.order_id) if order.order_id else result
+
+    def _execute(
+        self,
+        portfolio: Portfolio,
+        order: Order,
+        quotes: Mapping[str, Quote],
+        trade_date: date,
+    ) -> OrderResult:
         side = _coerce_side(order.side)
         if side is None:
             return _reject(

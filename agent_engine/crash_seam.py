@@ -1,8 +1,9 @@
 """Test seam: the process SIGKILLs itself right after its n-th record write.
 
-Off unless the environment variable `ARENA_TEST_KILL_AFTER_WRITES` holds a positive integer n
-when this module is imported. Then the n-th record this process writes to a decision log or a
-ledger (counted once the line is flushed, for the ledger fsynced) is followed at once by
+Off unless the process entry point arms it (`arm`) with the positive integer n of the
+environment variable `ARENA_TEST_KILL_AFTER_WRITES` (read into `settings.env.EnvSettings`).
+Then the n-th record this process writes to a decision log or a ledger (counted once the line
+is flushed, for the ledger fsynced) is followed at once by
 `kill -9` of the process itself: the kill-at-every-step-boundary tests use it to stop an agent
 at an exact point without timing games. Nothing in a normal run sets it.
 """
@@ -12,15 +13,18 @@ from __future__ import annotations
 import os
 import signal
 
-KILL_AFTER_WRITES_ENV = "ARENA_TEST_KILL_AFTER_WRITES"
+from settings.env import KILL_AFTER_WRITES_ENV
+
+__all__ = ["KILL_AFTER_WRITES_ENV", "arm", "record_written"]
+
+_remaining: int | None = None
 
 
-def _limit() -> int | None:
-    text = os.environ.get(KILL_AFTER_WRITES_ENV, "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else None
-
-
-_remaining = _limit()
+def arm(text: str) -> None:
+    """Kill this process after `text` (a positive integer) record writes; else stay off."""
+    global _remaining
+    text = text.strip()
+    _remaining = int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def record_written() -> None:

@@ -33,6 +33,7 @@ never resets silently. A file that is empty (e.g. killed while writing the seed)
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,7 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from agent_engine import crash_seam
-from agent_engine.broker import Fill, Portfolio
+from agent_engine.orders import Fill
+from agent_engine.portfolio import Portfolio
 from agent_engine.rules import q2, to_decimal
 from data_flow.clock import SHANGHAI, decision_time_text, now_iso
 from data_flow.errors import CorruptRecordError
@@ -282,8 +284,9 @@ class Ledger:
         snapshot_hash: str | None,
         tool_call_id: str | None = None,
     ) -> dict[str, Any]:
-        """Record a fill. `portfolio` must already include it (call ``portfolio.apply(fill)``
-        first); a portfolio whose cash does not follow from the last record raises ValueError.
+        """Record a fill that `portfolio` already includes (records made by hand; a run uses
+        `commit_fill`); a portfolio whose cash does not follow from the last record raises
+        ValueError.
         `tool_call_id` (the model's call that made the fill) is stored when given."""
         ref = _as_window(window)
         if fill.trade_date != ref.day:
@@ -296,6 +299,33 @@ class Ledger:
             )
         extra = {"tool_call_id": tool_call_id} if tool_call_id is not None else {}
         return self._append(ref, trade_action(fill), portfolio, snapshot_hash, extra)
+
+    def commit_fill(
+        self,
+        window: Any,
+        fill: Fill,
+        portfolio: Portfolio,
+        snapshot_hash: str | None,
+        tool_call_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The one path by which a run changes a portfolio: write the fill's record, then apply
+        the fill to `portfolio`, exactly once. A refused commit (a fill of another day, a
+        portfolio that does not match the last record, a fill it cannot take) raises ValueError
+        and leaves both the portfolio and the ledger as they were."""
+        ref = _as_window(window)
+        if fill.trade_date != ref.day:
+            raise ValueError(f"fill dated {fill.trade_date} recorded in window {ref.window_id}")
+        if portfolio.cash != self._cash:
+            raise ValueError(
+                f"portfolio cash {portfolio.cash} != last recorded {self._cash}: "
+                "the portfolio was changed outside the ledger"
+            )
+        after = copy.deepcopy(portfolio)
+        after.apply(fill)
+        extra = {"tool_call_id": tool_call_id} if tool_call_id is not None else {}
+        record = self._append(ref, trade_action(fill), after, snapshot_hash, extra)
+        portfolio.apply(fill)
+        return record
 
     def append_no_trade(
         self,

@@ -23,6 +23,7 @@ outcome `interrupted`).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
@@ -32,14 +33,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from agent_engine.attempts import AttemptLog
 from agent_engine.broker import Broker, Fill, Portfolio, quotes_from_snapshot
+from agent_engine.call_records import _record_call, _record_failure
 from agent_engine.decision_log import DecisionLog, redact
 from agent_engine.errors import KIND_CLIENT_ERROR, LLMError
 from agent_engine.ledger import TRADE_ACTIONS, Ledger
-from agent_engine.llm.base import LLMClient, LLMResponse, Message, ToolCall
+from agent_engine.llm.base import (
+    CallKey,
+    LLMClient,
+    LLMResponse,
+    Message,
+    ToolCall,
+    WindowKey,
+    WindowView,
+)
 from agent_engine.llm.deadline import Deadline
 from agent_engine.llm.limits import cap_reply
 from agent_engine.llm.request_digest import request_digest
@@ -126,10 +137,6 @@ def _relative(path: Path, root: Path) -> str:
     (an experiment's period store): the same text wherever the experiment folder lives, so a
     cell run on another machine logs exactly what a local run logs."""
     return Path(os.path.relpath(Path(path).resolve(), root.resolve())).as_posix()
-
-
-def _tool_calls_record(calls: list[ToolCall]) -> list[dict[str, str]]:
-    return [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
 
 
 def run_window(
@@ -227,7 +234,7 @@ def _converse(
     begin = getattr(client, "begin_window", None)
     if callable(begin):
         try:
-            begin(ctx)
+            begin(window_view(ctx))
         except Exception as err:  # a strategy bug must not kill the run
             log.exception("begin_window failed for %s", ctx.model.signature)
             failure = LLMError(KIND_CLIENT_ERROR, repr(err))
@@ -235,9 +242,8 @@ def _converse(
             return
 
     def record_fill(fill: Fill) -> dict[str, Any]:
-        ctx.portfolio.apply(fill)
         call = toolbox.current_call
-        record = ctx.ledger.append_trade(
+        record = ctx.ledger.commit_fill(
             ctx, fill, ctx.portfolio, ctx.snapshot_hash, call.id if call else None
         )
         return dict(record["this_action"])
@@ -263,9 +269,10 @@ def _converse(
     for step in range(conv.last_step + 1, agent.max_steps + 1):
         request = _request_sha256(ctx, conv.system, messages)
         attempts = AttemptLog(dlog, step)
+        key = CallKey(ctx.window_id, step, ctx.attempt)
         try:
             response = call_with_retries(
-                lambda: _complete(client, conv.system, messages),
+                lambda key=key: _complete(client, conv.system, messages, key),
                 policy,
                 sleep=sleep,
                 rng=rng,
@@ -367,106 +374,27 @@ def _request_sha256(ctx: WindowContext, system: str, messages: list[Message]) ->
     return request_digest(model.basemodel, model.parameters, system, messages, TOOL_SPECS)
 
 
-def _complete(client: LLMClient, system: str, messages: list[Message]) -> LLMResponse:
+def window_view(ctx: WindowContext) -> WindowView:
+    """What the client may know of the window (a copy of the portfolio, no ledger)."""
+    return WindowView(
+        key=WindowKey(ctx.window_id, ctx.moment, ctx.attempt),
+        snapshot=MappingProxyType(ctx.snapshot),
+        portfolio=copy.deepcopy(ctx.portfolio),
+        broker=ctx.broker,
+        universe=tuple(ctx.config.symbols),
+        position_cap=ctx.config.risk_management.single_stock_max_position,
+        records_dir=ctx.config.data_root() / "agent_data" / ctx.model.signature,
+    )
+
+
+def _complete(client: LLMClient, system: str, messages: list[Message], key: CallKey) -> LLMResponse:
     try:
-        return client.complete(system, list(messages), list(TOOL_SPECS))
+        return client.complete(system, list(messages), list(TOOL_SPECS), key)
     except LLMError:
         raise
     except Exception as err:  # a client bug or an unexpected SDK failure: not retried
         log.exception("LLM client raised an unexpected error")
         raise LLMError(KIND_CLIENT_ERROR, f"{type(err).__name__}: {err}") from err
-
-
-def _record_call(
-    dlog: DecisionLog,
-    tally: _Tally,
-    step: int,
-    response: LLMResponse,
-    attempts: AttemptLog | None = None,
-    truncated: dict[str, Any] | None = None,
-    *,
-    request: str | None = None,
-) -> None:
-    retried_ms = attempts.retried_latency_ms if attempts is not None else 0.0
-    tally.model_calls += 1
-    tally.model_attempts += response.retries + 1
-    tally.tokens_in += response.usage.prompt_tokens
-    tally.tokens_out += response.usage.completion_tokens
-    tally.latency_ms_total += response.latency_ms + retried_ms
-    tally.final_text = response.text
-    dlog.event(
-        "model_call",
-        step=step,
-        model=response.model,
-        response_id=response.response_id,
-        text=response.text,
-        reasoning=response.reasoning,
-        tool_calls=_tool_calls_record(response.tool_calls),
-        finish_reason=response.finish_reason,
-        usage={
-            "prompt_tokens": response.usage.prompt_tokens,
-            "completion_tokens": response.usage.completion_tokens,
-        },
-        latency_ms=round(response.latency_ms, 3),
-        retries=response.retries,
-        error=None,
-        request_sha256=request,
-        attempts=response.retries + 1,
-        elapsed_ms=round(attempts.elapsed_ms() if attempts is not None else response.latency_ms, 3),
-        truncated=truncated,
-        **({"provider_blocks": list(response.provider_blocks)} if response.provider_blocks else {}),
-    )
-
-
-def _record_failure(
-    ctx: WindowContext,
-    client: LLMClient,
-    dlog: DecisionLog,
-    tally: _Tally,
-    step: int,
-    err: LLMError,
-    elapsed_ms: float,
-    attempts: AttemptLog | None = None,
-    *,
-    request: str | None = None,
-) -> None:
-    if attempts is None:  # the model was not called (begin_window failed)
-        latency_ms, made, retried_ms = elapsed_ms, 0, 0.0
-    else:  # latency_ms: the last attempt's; none when the deadline came before it
-        last = attempts.last_failed
-        latency_ms = last.latency_ms if last is not None else 0.0
-        made = last.number if last is not None else err.retries
-        retried_ms = attempts.retried_latency_ms
-    tally.model_calls += 1
-    tally.model_attempts += made
-    tally.llm_errors += 1
-    tally.llm_error = err
-    tally.latency_ms_total += latency_ms + retried_ms
-    log.warning(
-        "%s %s: LLM call failed after %d retries: %s",
-        ctx.model.signature,
-        ctx.window_id,
-        err.retries,
-        err.kind,
-    )
-    dlog.event(
-        "model_call",
-        step=step,
-        model=getattr(client, "model", ctx.model.basemodel),
-        response_id=None,
-        text="",
-        reasoning="",
-        tool_calls=[],
-        finish_reason=None,
-        usage={"prompt_tokens": 0, "completion_tokens": 0},
-        latency_ms=round(latency_ms, 3),
-        retries=err.retries,
-        error=err.to_record(),
-        request_sha256=request,
-        attempts=made,
-        elapsed_ms=round(elapsed_ms, 3),
-        truncated=None,
-    )
 
 
 def _no_trade_reason(tally: _Tally, secrets: tuple[str, ...]) -> tuple[str, str]:

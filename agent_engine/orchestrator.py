@@ -1,12 +1,13 @@
-"""Run an arena: plan the agents, spawn one process per agent, supervise, summarize.
+"""Run an arena: plan the agents, submit one task per agent to an executor, supervise, summarize.
 
-`main.py` (without `ONLY_SIGNATURE`) calls `run_arena`. Each agent runs as
-`python main.py <config> ...` with `ONLY_SIGNATURE=<signature>` and `RUNTIME_ENV_PATH=<file>`, in
-its own process group (`start_new_session`), so a terminal's Ctrl-C reaches only this process, which
-forwards SIGINT/SIGTERM to every agent group, waits a grace period, then SIGKILLs what is left. On
-Linux each agent also asks for `PR_SET_PDEATHSIG=SIGTERM` (runner.agent_main), so even a SIGKILLed
-orchestrator leaves no orphan. Progress comes from the agents' runtime env files; the summary
-from their records.
+`main.py` (without `ONLY_SIGNATURE`) calls `run_arena`. Each agent is an `AgentTask`
+(agent_task.py) run by an executor (executors/; by default `SubprocessExecutor`: one
+`python main.py <config> ...` process group per agent, the task in `ONLY_SIGNATURE`,
+`RUNTIME_ENV_PATH`, ...), so a terminal's Ctrl-C reaches only this process, which
+forwards SIGINT/SIGTERM to every agent (`Executor.cancel`), waits a grace period, then SIGKILLs
+what is left. On Linux each agent also asks for `PR_SET_PDEATHSIG=SIGTERM` (agent_process.py),
+so even a SIGKILLed orchestrator leaves no orphan. Progress comes from the agents' runtime env
+files (supervision.py); the summary from their records.
 
 Replay runs also build the shared snapshots here, in a background thread that stays ahead of
 the agents (`SnapshotPrefetcher`), so agent processes only read them and never load pandas/ta.
@@ -14,53 +15,47 @@ the agents (`SnapshotPrefetcher`), so agent processes only read them and never l
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from agent_engine.agent_task import AgentTask
 from agent_engine.data_plan import DataPlan, format_data_plan
 from agent_engine.decision_log import decision_log_path, window_complete
-from agent_engine.runner import (
+from agent_engine.executors.base import AgentHandle, Executor
+from agent_engine.executors.subprocess import SubprocessExecutor
+from agent_engine.lazy_source import LazySource
+from agent_engine.run_windows import plan_windows
+from agent_engine.runtime_env import RuntimeEnv, read_runtime_env, runtime_env_path
+from agent_engine.supervision import (
     EXIT_NO_DATA,
-    PREFETCH_ENV,
-    SPAWN_TIME_ENV,
-    TRADING_DAYS_ENV,
-    LazySource,
-    plan_windows,
+    PER_AGENT_PROGRESS_MAX,
+    PROGRESS_INTERVAL_SECONDS,
+    StopFlag,
+    _final_status,
+    _progress_line,
+    supervise,
 )
-from agent_engine.runtime_env import (
-    FINAL_STATUSES,
-    RUNTIME_ENV_PATH_ENV,
-    RuntimeEnv,
-    read_runtime_env,
-    runtime_env_path,
-    write_state,
-)
-from agent_engine.stop_signals import PARENT_PID_ENV
 from agent_engine.window_data import OUTCOME_DATA_UNAVAILABLE
-from data_flow.clock import SHANGHAI, now_iso
+from data_flow.clock import SHANGHAI
 from data_flow.fsio import iter_jsonl
-from settings.config import PROJECT_ROOT, ArenaConfig, ConfigError
+from settings.config import ArenaConfig, ConfigError
+from settings.env import EnvSettings
 
-MAIN_PY = PROJECT_ROOT / "main.py"
-ONLY_SIGNATURE_ENV = "ONLY_SIGNATURE"
+__all__ = ["PER_AGENT_PROGRESS_MAX", "AgentProcess", "_progress_line"]
+
 STOP_GRACE_SECONDS = 15.0
-POLL_SECONDS = 0.2
-PROGRESS_INTERVAL_SECONDS = 5.0
-PER_AGENT_PROGRESS_MAX = 12
-"""Up to this many agents the progress line lists each; above, it shows totals."""
 
 
 # --- plan -------------------------------------------------------------------------------------
@@ -218,8 +213,11 @@ def plan_trading_days(config: ArenaConfig) -> list[date]:
     return list(trading_days(config.date_range.init_date, config.date_range.end_date))
 
 
-def auto_backup(config: ArenaConfig, *, out: TextIO | None = None) -> None:
-    """Back the data root up before a run (data_flow.backup, when that module exists).
+def auto_backup(
+    config: ArenaConfig, *, out: TextIO | None = None, backup_root: Path | None = None
+) -> None:
+    """Back the data root up before a run (data_flow.backup, when that module exists) into
+    `backup_root` (default: data_flow.backup's).
 
     A failed backup is reported and the run goes on: the run itself only appends.
     """
@@ -233,7 +231,9 @@ def auto_backup(config: ArenaConfig, *, out: TextIO | None = None) -> None:
     from data_flow.backup import create_backup
 
     try:
-        result = create_backup(config.data_root(), reason="automatic, before main.py run")
+        result = create_backup(
+            config.data_root(), reason="automatic, before main.py run", backup_root=backup_root
+        )
     except Exception as err:  # the run must not depend on the backup
         print(f"warning: backup failed: {err}", file=sys.stderr, flush=True)
         return
@@ -300,21 +300,16 @@ class SnapshotPrefetcher:
         self.seconds = time.perf_counter() - started
 
 
-# --- supervision ------------------------------------------------------------------------------
-@dataclass
-class AgentProcess:
-    signature: str
-    runtime_path: Path
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    started: float
-    exit_code: int | None = None
-    ended: float | None = None
+# --- supervision ---------------------------------------------------------------------------
+AgentProcess = AgentHandle
+"""An agent as the orchestrator sees it (the executor's handle)."""
 
 
 @dataclass
 class ArenaRun:
-    """Everything `run_arena` needs besides the config; `child_args` are passed to each agent."""
+    """Everything `run_arena` needs besides the config. `executor` runs the agent tasks
+    (default: one subprocess each, with `child_env` and `child_args`); `env` holds the
+    settings read at the entry point (RUNTIME_DIR)."""
 
     config: ArenaConfig
     config_path: Path
@@ -326,62 +321,40 @@ class ArenaRun:
     prefetch: bool = True
     source: Any = None
     """The market source the plan asked for coverage, reused by the prefetcher."""
+    env: EnvSettings = field(default_factory=lambda: EnvSettings.of({}))
+    child_env: dict[str, str] = field(default_factory=dict)
+    executor: Executor | None = None
+    run_id: str = ""
 
 
-def _spawn_agent(run: ArenaRun, signature: str) -> AgentProcess:
-    config = run.config
-    data_root = config.data_root()
-    rt_path = runtime_env_path(signature)
-    days_text = ",".join(d.isoformat() for d in run.trading_days)
-    n_windows = len(run.trading_days) * len(config.decision_windows)
+def agent_task(run: ArenaRun, signature: str) -> AgentTask:
+    """The task of one agent of the run."""
+    return AgentTask(
+        config=run.config,
+        signature=signature,
+        runtime_path=runtime_env_path(signature, run.env.runtime_dir),
+        config_path=run.config_path,
+        trading_days=tuple(run.trading_days),
+        run_id=run.run_id,
+        parent_pid=os.getpid(),
+        spawn_time=time.time(),
+        prefetched=run.prefetch and run.config.mode == "replay",
+    )
+
+
+def _spawn_agent(run: ArenaRun, executor: Executor, signature: str) -> AgentHandle:
+    task = agent_task(run, signature)
+    n_windows = len(run.trading_days) * len(run.config.decision_windows)
     # The orchestrator writes the first state so progress is visible before the agent starts.
     RuntimeEnv(
-        rt_path,
+        task.runtime_path,
         signature=signature,
         config_path=str(run.config_path),
-        data_root=data_root,
+        data_root=run.config.data_root(),
         windows_total=n_windows,
         pid=None,
     ).update(status="starting")
-    env = dict(os.environ)
-    env[ONLY_SIGNATURE_ENV] = signature
-    env[RUNTIME_ENV_PATH_ENV] = str(rt_path)
-    env[TRADING_DAYS_ENV] = days_text
-    env[PARENT_PID_ENV] = str(os.getpid())
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    env[SPAWN_TIME_ENV] = repr(time.time())
-    if run.prefetch and config.mode == "replay":
-        env[PREFETCH_ENV] = "1"
-    else:
-        env.pop(PREFETCH_ENV, None)
-    log_path = data_root / "agent_data" / signature / "agent.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, str(MAIN_PY), str(run.config_path), *run.child_args]
-    with open(log_path, "ab") as log_fh:
-        proc = subprocess.Popen(
-            cmd,
-            env=env,
-            cwd=str(PROJECT_ROOT),
-            stdin=subprocess.DEVNULL,
-            stdout=log_fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return AgentProcess(signature, rt_path, proc, log_path, time.monotonic())
-
-
-def _signal_group(agent: AgentProcess, sig: int) -> None:
-    if agent.exit_code is not None:
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(agent.proc.pid, sig)
-
-
-class _StopFlag:
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.deadline: float | None = None
-        self.announced = False
+    return executor.submit(dataclasses.replace(task, spawn_time=time.time()))
 
 
 def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
@@ -395,8 +368,11 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
     def emit(text: str) -> None:
         print(text, file=stream, flush=True)
 
-    stop = _StopFlag()
-    agents: list[AgentProcess] = []
+    stop = StopFlag()
+    agents: list[AgentHandle] = []
+    executor = run.executor or SubprocessExecutor(run.child_env, run.child_args)
+    if not run.run_id:
+        run = dataclasses.replace(run, run_id=f"{os.getpid()}-{fresh_stamp()}")
 
     def on_signal(signum: int, _frame: object) -> None:
         # Only flags and kill(2) here; the supervision loop does the printing.
@@ -406,7 +382,7 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
         else:  # a second signal: no more grace
             stop.deadline = 0.0
         for a in agents:
-            _signal_group(a, signum)
+            executor.cancel(a, signum)
 
     previous = {
         s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -416,26 +392,26 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
     try:
         for entry in run.plan:
             if entry.runs and stop.signum is None:
-                agents.append(_spawn_agent(run, entry.signature))
+                agents.append(_spawn_agent(run, executor, entry.signature))
         if run.prefetch and run.config.mode == "replay" and stop.signum is None:
             # started after the spawns: no fork while this process has a second thread
             prefetcher = SnapshotPrefetcher(run.config, run.trading_days, run.source)
             prefetcher.start()
         if stop.signum is not None:  # a signal arrived while spawning: forward it to all
             for a in agents:
-                _signal_group(a, stop.signum)
+                executor.cancel(a, stop.signum)
         emit(
             f"started {len(agents)} agent process(es): "
-            + ", ".join(f"{a.signature}[pid {a.proc.pid}]" for a in agents)
+            + ", ".join(f"{a.signature}[pid {a.pid}]" for a in agents)
         )
-        _supervise(agents, stop, run.progress_interval, started, emit)
+        supervise(executor, agents, stop, run.progress_interval, started, emit)
     finally:
         if prefetcher is not None:
             prefetcher.stop()
         for a in agents:  # never leave a child behind, whatever happened above
-            if a.proc.poll() is None:
-                _signal_group(a, signal.SIGKILL)
-                a.proc.wait()
+            if executor.poll(a) is None:
+                executor.cancel(a, signal.SIGKILL)
+                executor.wait(a)
         for s, handler in previous.items():
             signal.signal(s, handler)
     if prefetcher is not None:
@@ -458,125 +434,6 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
     if any(r.status == "failed" for r in rows):
         return 1
     return EXIT_NO_DATA if no_data else 0
-
-
-def _supervise(
-    agents: list[AgentProcess],
-    stop: _StopFlag,
-    interval: float,
-    started: float,
-    emit: Callable[[str], None],
-) -> None:
-    """Wait for the agents, printing progress: a line when an agent's status changes, else at
-    most every `interval` seconds when something moved. Processes are polled every
-    POLL_SECONDS; runtime env files are read at most every `_read_interval` (it grows with the
-    number of agents, so supervising 100 agents stays cheap)."""
-    last_line = ""
-    last_print = 0.0
-    last_read = -1e9
-    last_statuses: dict[str, str] = {}
-    read_every = _read_interval(len(agents))
-    while True:
-        alive, exited = 0, False
-        were_running = sum(a.exit_code is None for a in agents)
-        for a in agents:
-            if a.exit_code is None:
-                code = a.proc.poll()
-                if code is None:
-                    alive += 1
-                else:
-                    a.exit_code = code
-                    a.ended = time.monotonic()
-                    exited = True
-                    _settle_runtime_env(a)
-        now = time.monotonic()
-        if stop.signum is not None and not stop.announced:
-            stop.announced = True
-            emit(
-                f"received {signal.Signals(stop.signum).name}: stopping {were_running} running "
-                f"agent(s) (SIGKILL after {max(0.0, (stop.deadline or now) - now):.0f} s)"
-            )
-        if exited or alive == 0 or now - last_read >= read_every:
-            last_read = now
-            states = {a.signature: read_runtime_env(a.runtime_path) or {} for a in agents}
-            statuses = {a.signature: _live_status(a, states[a.signature]) for a in agents}
-            changed = statuses != last_statuses
-            if len(agents) > PER_AGENT_PROGRESS_MAX and changed:
-                for a in agents:
-                    new = statuses[a.signature]
-                    if new in FINAL_STATUSES and last_statuses.get(a.signature) != new:
-                        emit(f"[{now - started:6.1f}s] agent {a.signature} {new}")
-            line = _progress_line(agents, states, statuses)
-            if line != last_line and (changed or now - last_print >= interval or alive == 0):
-                emit(f"[{now - started:6.1f}s] {line}")
-                last_line, last_print = line, now
-            last_statuses = statuses
-        if alive == 0:
-            return
-        if stop.deadline is not None and now > stop.deadline:
-            emit(f"agents still running {int(now - started)} s in: sending SIGKILL")
-            for a in agents:
-                _signal_group(a, signal.SIGKILL)
-            stop.deadline = None
-        time.sleep(POLL_SECONDS)
-
-
-def _read_interval(n_agents: int) -> float:
-    return max(POLL_SECONDS, 0.02 * n_agents)
-
-
-def _settle_runtime_env(agent: AgentProcess) -> None:
-    """An agent that died without writing its final status (SIGKILL, crash at start-up):
-    record it in its runtime env file for the progress readers (the agent is gone, so this
-    process is the only writer now)."""
-    state = read_runtime_env(agent.runtime_path) or {}
-    if state.get("status") in FINAL_STATUSES or agent.exit_code is None:
-        return
-    status = _final_status(agent.exit_code, state)
-    code = agent.exit_code
-    reason = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-    state.update(status=status, last_error=state.get("last_error") or reason, updated_at=now_iso())
-    with contextlib.suppress(OSError):
-        write_state(agent.runtime_path, state)
-
-
-def _live_status(agent: AgentProcess, state: dict[str, Any]) -> str:
-    if agent.exit_code is None:
-        return str(state.get("status") or "starting")
-    return _final_status(agent.exit_code, state)
-
-
-def _final_status(exit_code: int, state: dict[str, Any]) -> str:
-    if exit_code in (0, EXIT_NO_DATA):  # 3: completed, some windows had no data
-        return "completed"
-    if exit_code in (130, 143, -signal.SIGINT, -signal.SIGTERM):
-        return "stopped"
-    return "failed"
-
-
-def _progress_line(
-    agents: Sequence[AgentProcess], states: dict[str, dict[str, Any]], statuses: dict[str, str]
-) -> str:
-    """Windows done per agent; above PER_AGENT_PROGRESS_MAX agents, totals and counts."""
-    if len(agents) > PER_AGENT_PROGRESS_MAX:
-        done = [int(states[a.signature].get("windows_done") or 0) for a in agents]
-        total = sum(int(states[a.signature].get("windows_total") or 0) for a in agents)
-        counts: dict[str, int] = {}
-        for status in statuses.values():
-            counts[status] = counts.get(status, 0) + 1
-        by_status = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        return (
-            f"progress: {len(agents)} agents, {sum(done)}/{total} windows "
-            f"(per agent {min(done)}..{max(done)}); {by_status}"
-        )
-    parts = []
-    for a in agents:
-        st = states[a.signature]
-        text = f"{a.signature} {st.get('windows_done', 0)}/{st.get('windows_total', '?')}"
-        if statuses[a.signature] != "running":
-            text += f" {statuses[a.signature]}"
-        parts.append(text)
-    return "progress: " + " | ".join(parts)
 
 
 # --- summary ----------------------------------------------------------------------------------

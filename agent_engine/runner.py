@@ -28,154 +28,68 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from agent_engine import progress as prog
+from agent_engine.agent_process import StopRequested, lock_agent
+from agent_engine.agent_task import AgentTask
 from agent_engine.decision_log import count_attempts, decision_log_path, window_complete
+from agent_engine.lazy_source import LazySource
 from agent_engine.manifest import RunManifest
-from agent_engine.runtime_env import (
-    FINAL_STATUSES,
-    RUNTIME_ENV_PATH_ENV,
-    RuntimeEnv,
-    read_runtime_env,
-    runtime_env_path,
-    write_state,
+from agent_engine.run_stats import (
+    HEAVY_MODULES,
+    RunStats,
+    cpu_seconds,
+    peak_rss_kb,
+    seconds_since_process_start,
 )
-from agent_engine.stop_signals import (
-    PARENT_PID_ENV,
-    StopRequested,
-    die_with_parent,
-    install_stop_handlers,
+from agent_engine.run_windows import (
+    Window,
+    agent_dir,
+    plan_windows,
+    position_path,
+    record_interrupted,
+    windows_to_run,
 )
+from agent_engine.runtime_env import RuntimeEnv
 from agent_engine.window_data import (
     DATA_ERRORS,
     await_prefetch,
     log_data_unavailable,
     with_live_retry,
 )
-from data_flow.clock import (
-    SHANGHAI,
-    Clock,
-    LiveClock,
-    ReplayClock,
-    at_window,
-    now_iso,
-)
-from data_flow.fsio import append_jsonl, iter_jsonl
+from data_flow.clock import SHANGHAI, Clock, LiveClock, ReplayClock
 from settings.config import AgentConfig, ArenaConfig, ArenaError, ModelConfig
+
+__all__ = [
+    "EXIT_NO_DATA",
+    "LIVE_GRACE",
+    "AgentTask",
+    "LazySource",
+    "RunStats",
+    "StopRequested",
+    "Window",
+    "agent_dir",
+    "make_clock",
+    "plan_windows",
+    "position_path",
+    "record_interrupted",
+    "run_agent",
+    "run_task",
+    "windows_to_run",
+]
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_NO_DATA = 0, 1, 2, 3
 LIVE_GRACE = timedelta(minutes=5)
 """Live mode: a window is still run when reached at most this long after its time."""
-# Set by the orchestrator for each agent process:
-TRADING_DAYS_ENV = "ARENA_TRADING_DAYS"  # the run's trading days (no calendar/pandas import here)
-SPAWN_TIME_ENV = "ARENA_SPAWN_TIME"  # time.time() at spawn, for the start-up measurement
-PREFETCH_ENV = "ARENA_PREFETCH"  # "1": the orchestrator builds the replay snapshots
-HEAVY_MODULES = ("pandas", "ta", "akshare", "exchange_calendars", "openai", "anthropic")
-"""Reported in run_end: an agent should load only the SDK it uses, and pandas/ta/akshare only
-when it built a snapshot itself."""
-
-
-@dataclass(frozen=True)
-class Window:
-    day: date
-    hhmm: str
-    moment: datetime
-    window_id: str
-    decision_index: int
-    decisions_per_day: int
-
-
-def plan_windows(days: Iterable[date], hhmms: Sequence[str]) -> list[Window]:
-    """Trading days × decision windows, in time order."""
-    out = []
-    for day in days:
-        for i, hhmm in enumerate(hhmms, start=1):
-            out.append(
-                Window(day, hhmm, at_window(day, hhmm), f"{day.isoformat()}T{hhmm}", i, len(hhmms))
-            )
-    return out
-
-
-def windows_to_run(windows: Sequence[Window], complete: set[str]) -> tuple[list[Window], int]:
-    """(windows to run, number passed): the windows without a record after the last complete
-    one. An incomplete window before it (it lacked data while later windows ran) is passed:
-    running it now would move the portfolio back in time."""
-    last = max((i for i, w in enumerate(windows) if w.window_id in complete), default=-1)
-    passed = sum(1 for w in windows[: max(last, 0)] if w.window_id not in complete)
-    return list(windows[last + 1 :]), passed
-
-
-def agent_dir(data_root: Path, signature: str) -> Path:
-    return data_root / "agent_data" / signature
-
-
-def position_path(data_root: Path, signature: str) -> Path:
-    return agent_dir(data_root, signature) / "position" / "position.jsonl"
-
-
-def _window_open(log_path: Path) -> bool:
-    """True when the last attempt in the log started but did not end."""
-    open_ = False
-    for ev in iter_jsonl(log_path):
-        if ev.get("type") == "window_start":
-            open_ = True
-        elif ev.get("type") == "window_end":
-            open_ = False
-    return open_
-
-
-def record_interrupted(log_path: Path, reason: str) -> None:
-    """Close an open attempt in the decision log with `window_end` outcome `interrupted`."""
-    if not _window_open(log_path):
-        return
-    append_jsonl(
-        log_path,
-        {
-            "type": "window_end",
-            "schema_version": 1,
-            "ts_recorded": now_iso(),
-            "outcome": "interrupted",
-            "final_text": reason,
-            "trades": 0,
-            "rejected_orders": 0,
-            "invalid_tool_calls": 0,
-            "llm_errors": 0,
-            "model_calls": 0,
-            "tokens_in": 0,
-            "tokens_out": 0,
-            "latency_ms_total": 0.0,
-            "duration_ms": 0.0,
-            "equity": None,
-            "cash": None,
-        },
-    )
-
-
-@dataclass
-class RunStats:
-    windows_total: int = 0
-    windows_done: int = 0
-    windows_already_done: int = 0
-    windows_run: int = 0
-    windows_skipped: int = 0
-    windows_passed: int = 0
-    snapshots_built: int = 0
-    data_unavailable: int = 0
-    startup_seconds: float | None = None
-    decision_seconds: float = 0.0
-    snapshot_seconds: float = 0.0
-    processed: list[str] = field(default_factory=list)
 
 
 def _resolve_days(config: ArenaConfig, trading_days: Sequence[date] | None) -> list[date]:
@@ -206,18 +120,41 @@ def run_agent(
     client_factory: Callable[[ModelConfig, AgentConfig], Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> int:
-    """Run `signature` over the config's windows; returns the exit code (0 completed, 3
+    """`run_task` of the task made of these arguments (an in-process run by hand: no
+    supervising process, no prefetcher)."""
+    task = AgentTask(
+        config=config,
+        signature=signature,
+        runtime_path=runtime_path,
+        config_path=None if config_path is None else Path(config_path),
+        trading_days=None if trading_days is None else tuple(trading_days),
+    )
+    return run_task(
+        task, clock, sleep=sleep, stats=stats, client_factory=client_factory, progress=progress
+    )
+
+
+def run_task(
+    task: AgentTask,
+    clock: Clock,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    stats: RunStats | None = None,
+    client_factory: Callable[[ModelConfig, AgentConfig], Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Run `task.signature` over the config's windows; returns the exit code (0 completed, 3
     completed but some windows had no data, 1 failed, 128+signal when stopped by
     StopRequested). Never raises for failures of the agent itself:
     they go to the runtime env file (`last_error`) and the manifest (`run_end` status `failed`).
-    `trading_days` (optional) replaces the calendar lookup (the orchestrator passes them);
+    `task.trading_days` (optional) replaces the calendar lookup (the orchestrator passes them);
     `sleep` is handed to the loop (retry backoff); `stats` is filled in when given;
     `client_factory` replaces `llm.factory.make_client` (tests, benchmarks); `progress` gets
     the progress lines."""
-    run = AgentRun(config, signature, clock, runtime_path, config_path, sleep, stats)
+    run = AgentRun(task, clock, sleep, stats)
     run.client_factory = client_factory
     run.progress = progress or (lambda _line: None)
-    return run.run(trading_days)
+    return run.run(task.trading_days)
 
 
 class AgentRun:
@@ -225,14 +162,13 @@ class AgentRun:
 
     def __init__(
         self,
-        config: ArenaConfig,
-        signature: str,
+        task: AgentTask,
         clock: Clock,
-        runtime_path: Path,
-        config_path: str | Path | None,
         sleep: Callable[[float], None],
         stats: RunStats | None,
     ) -> None:
+        config, signature, config_path = task.config, task.signature, task.config_path
+        self.task = task
         self.config = config
         self.signature = signature
         self.model = config.model(signature)
@@ -242,7 +178,7 @@ class AgentRun:
         self.config_path = None if config_path is None else str(config_path)
         self.stats = stats if stats is not None else RunStats()
         self.runtime = RuntimeEnv(
-            runtime_path,
+            task.runtime_path,
             signature=signature,
             config_path=self.config_path,
             data_root=self.data_root,
@@ -254,7 +190,7 @@ class AgentRun:
         self.progress: Callable[[str], None] = lambda _line: None
 
     def run(self, trading_days: Sequence[date] | None) -> int:
-        held, lock = self._lock_agent()
+        held, lock = lock_agent(agent_dir(self.data_root, self.signature), self.data_root)
         if not held:
             return EXIT_FAILED
         try:
@@ -262,28 +198,6 @@ class AgentRun:
         finally:
             if lock is not None:
                 lock.release()
-
-    def _lock_agent(self) -> tuple[bool, Any]:
-        """One process per agent and data root, so its records have a single writer.
-
-        Returns (False, None) when another process holds the agent; (True, None) when no lock
-        file can be made (the run goes on and meets, and reports, the same disk problem)."""
-        from filelock import FileLock, Timeout
-
-        path = agent_dir(self.data_root, self.signature) / "agent.lock"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(str(path), timeout=0, thread_local=False)
-            lock.acquire()
-        except Timeout:
-            msg = f"agent {self.signature} is already running on {self.data_root} (lock {path})"
-            log.error("%s", msg)
-            sys.stderr.write(f"error: {msg}\n")
-            return False, None
-        except OSError:
-            log.warning("cannot lock %s", path, exc_info=True)
-            return True, None
-        return True, lock
 
     def _run_locked(self, trading_days: Sequence[date] | None) -> int:
         from agent_engine.llm.replay_client import ReplayDivergence
@@ -309,7 +223,7 @@ class AgentRun:
                 },
             )
             self._setup()
-            st.startup_seconds = _seconds_since_process_start()
+            st.startup_seconds = seconds_since_process_start(self.task.spawn_time)
             complete = {
                 w.window_id
                 for w in windows
@@ -362,7 +276,7 @@ class AgentRun:
         from agent_engine.loop import WindowContext, run_window
         from data_flow.snapshot_store import ensure_window_snapshot, remove_stale_temp_files
 
-        if not os.environ.get(PARENT_PID_ENV, "").strip():  # no orchestrator cleaned up for us
+        if self.task.parent_pid is None:  # no orchestrator cleaned up for us
             try:
                 remove_stale_temp_files(self.data_root)
             except OSError:
@@ -371,9 +285,7 @@ class AgentRun:
         self._run_window = run_window
         self._ensure_snapshot = ensure_window_snapshot
         self._source = LazySource(self.config)
-        self._prefetched = (
-            self.config.mode == "replay" and os.environ.get(PREFETCH_ENV, "").strip() == "1"
-        )
+        self._prefetched = self.task.prefetched
         cfg = self.config
         self.ledger = Ledger(
             position_path(self.data_root, self.signature),
@@ -512,8 +424,8 @@ class AgentRun:
                 startup_ms=None if st.startup_seconds is None else round(st.startup_seconds * 1e3),
                 decision_seconds=round(st.decision_seconds, 3),
                 snapshot_seconds=round(st.snapshot_seconds, 3),
-                peak_rss_kb=_peak_rss_kb(),
-                cpu_seconds=_cpu_seconds(),
+                peak_rss_kb=peak_rss_kb(),
+                cpu_seconds=cpu_seconds(),
                 heavy_modules=[m for m in HEAVY_MODULES if m in sys.modules],
                 error=error,
             )
@@ -529,66 +441,6 @@ class AgentRun:
         )
 
 
-def _seconds_since_process_start() -> float | None:
-    """Wall time since this process was spawned: from `ARENA_SPAWN_TIME` (set by the
-    orchestrator just before it starts the process), else from /proc (Linux), else None."""
-    spawn = os.environ.get(SPAWN_TIME_ENV, "").strip()
-    if spawn:
-        try:
-            return max(0.0, time.time() - float(spawn))
-        except ValueError:
-            pass
-    try:
-        stat = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-        started = int(stat[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime since boot
-        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
-
-
-def _peak_rss_kb() -> int | None:
-    """This process's own peak resident set size in kB: `VmHWM` of /proc/self/status.
-    (`ru_maxrss` is only the fallback where /proc is missing: Linux carries it over fork and
-    exec, so an agent would report its orchestrator's peak.)"""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    except (ImportError, OSError):
-        return None
-
-
-def _cpu_seconds() -> float:
-    t = os.times()
-    return round(t.user + t.system, 3)
-
-
-class LazySource:
-    """The config's market data source, created on first use and then kept for the process.
-
-    Agents that only read snapshots never create it (so never import pandas/ta/akshare); an
-    agent that builds several snapshots reuses one source and its in-memory caches."""
-
-    def __init__(self, config: ArenaConfig) -> None:
-        self._config = config
-        self._source: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        if self._source is None:
-            from data_flow.sources import make_source
-
-            self._source = make_source(self._config)
-        return getattr(self._source, name)
-
-
 def _close_client(client: Any) -> None:
     close = getattr(client, "close", None)
     if callable(close):
@@ -598,72 +450,8 @@ def _close_client(client: Any) -> None:
             log.debug("closing the LLM client failed", exc_info=True)
 
 
-# --- process entry point (ONLY_SIGNATURE=<sig> python main.py) ---------------------------------
-def record_abandoned(rt_path: Path, reason: str) -> None:
-    """The orphan guard is about to end this process: leave a final state (`stopped`) in the
-    runtime env file unless the run already wrote one."""
-    state = read_runtime_env(rt_path)
-    if state is None or state.get("status") in FINAL_STATUSES:
-        return
-    state.update(
-        status="stopped", last_error=state.get("last_error") or reason, updated_at=now_iso()
-    )
-    write_state(rt_path, state)
-
-
-def parse_trading_days(text: str | None) -> list[date] | None:
-    if not text:
-        return None
-    return [date.fromisoformat(part) for part in text.split(",") if part]
-
-
 def make_clock(config: ArenaConfig) -> Clock:
     if config.mode == "live":
         return LiveClock()
     start = config.date_range.init_date
     return ReplayClock(datetime(start.year, start.month, start.day, tzinfo=SHANGHAI))
-
-
-def _print_progress(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def agent_main(config: ArenaConfig, signature: str, config_path: Path) -> int:
-    """Body of an agent process: check the agent can run, then `run_agent` in-process."""
-    logging.basicConfig(
-        level=logging.WARNING,
-        format=f"%(asctime)s {signature} %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        model = config.model(signature)
-    except ArenaError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return EXIT_CONFIG
-    reason = model.skip_reason()
-    if reason is not None:
-        sys.stderr.write(f"error: {signature} cannot run: {reason}\n")
-        return EXIT_CONFIG
-    env_path = os.environ.get(RUNTIME_ENV_PATH_ENV, "").strip()
-    rt_path = Path(env_path).resolve() if env_path else runtime_env_path(signature)
-    install_stop_handlers()
-    if not die_with_parent(lambda reason: record_abandoned(rt_path, reason)):
-        sys.stderr.write("error: the orchestrator is gone; not starting\n")
-        return 128 + signal.SIGTERM
-    try:
-        days = parse_trading_days(os.environ.get(TRADING_DAYS_ENV))
-    except ValueError:
-        days = None
-    try:
-        return run_agent(
-            config,
-            signature,
-            make_clock(config),
-            runtime_path=rt_path,
-            config_path=config_path,
-            trading_days=days,
-            progress=_print_progress,
-        )
-    except StopRequested as stop:  # arrived before run_agent's own handler was in place
-        return 128 + stop.signum

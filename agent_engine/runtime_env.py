@@ -3,7 +3,8 @@
 One writer (the agent process, or the orchestrator before the agent starts); readers (the
 orchestrator's progress display, the API's job view) never see a half-written file because every
 write is atomic. The file holds progress only, never a secret. When the environment variable
-`RUNTIME_DIR` is set, runtime files live there instead of `settings/runtime/` (tests use this).
+`RUNTIME_DIR` is set (read by the entry point into `settings.env.EnvSettings.runtime_dir` and
+passed here), runtime files live there instead of `settings/runtime/` (tests use this).
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ STATUSES = ("starting", "running", "completed", "failed", "stopped")
 FINAL_STATUSES = ("completed", "failed", "stopped")
 
 
-def runtime_dir() -> Path:
-    """`$RUNTIME_DIR` when set, else `settings/runtime/`."""
-    override = os.environ.get(RUNTIME_DIR_ENV, "").strip()
+def runtime_dir(override: str = "") -> Path:
+    """`override` (the `RUNTIME_DIR` setting) when given, else `settings/runtime/`."""
+    override = override.strip()
     return Path(override).expanduser().resolve() if override else SETTINGS_DIR / "runtime"
 
 
-def runtime_env_path(signature: str) -> Path:
-    return runtime_dir() / f"runtime_env_{signature}.json"
+def runtime_env_path(signature: str, directory: str = "") -> Path:
+    """The runtime file of `signature` in `runtime_dir(directory)`."""
+    return runtime_dir(directory) / f"runtime_env_{signature}.json"
 
 
 def read_runtime_env(path: Path) -> dict[str, Any] | None:

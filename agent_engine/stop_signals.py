@@ -26,7 +26,6 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-PARENT_PID_ENV = "ARENA_PARENT_PID"  # the orchestrator, which this process must not outlive
 ORPHAN_GRACE_SECONDS = 5.0
 ORPHAN_CLEANUP_SECONDS = 60.0
 EXIT_SIGTERM = 128 + signal.SIGTERM
@@ -40,28 +39,43 @@ class StopRequested(BaseException):
         self.signum = signum
 
 
-_stop_handled = threading.Event()
+class StopSignals:
+    """Turns the first SIGTERM/SIGINT/SIGHUP into `StopRequested`; later ones are ignored, so
+    the clean-up the first one started can finish. `handled` tells the orphan guard that a
+    stop is being recorded."""
+
+    def __init__(self) -> None:
+        self.handled = threading.Event()
+
+    @property
+    def stopping(self) -> bool:
+        return self.handled.is_set()
+
+    def handle(self, signum: int, _frame: object) -> None:
+        if self.handled.is_set():  # already unwinding: let the cleanup finish
+            return
+        self.handled.set()
+        raise StopRequested(signum)
+
+    def install(self) -> StopSignals:
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(s, self.handle)
+        return self
 
 
-def _on_stop_signal(signum: int, _frame: object) -> None:
-    if _stop_handled.is_set():  # already unwinding: let the cleanup finish
-        return
-    _stop_handled.set()
-    raise StopRequested(signum)
+def install_stop_handlers() -> StopSignals:
+    return StopSignals().install()
 
 
-def install_stop_handlers() -> None:
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, _on_stop_signal)
-
-
-def die_with_parent(on_abandon: Callable[[str], None]) -> bool:
-    """Under an orchestrator (`ARENA_PARENT_PID` set), ask Linux to send this process SIGTERM
+def die_with_parent(
+    parent_pid: int | None, stops: StopSignals, on_abandon: Callable[[str], None]
+) -> bool:
+    """Under an orchestrator (`parent_pid` given), ask Linux to send this process SIGTERM
     when the orchestrator dies, so no agent outlives it, even a SIGKILLed one, and start the
     orphan guard. Returns False when the orchestrator is already gone."""
-    parent = os.environ.get(PARENT_PID_ENV, "").strip()
-    if not parent.isdigit():
+    if parent_pid is None:
         return True
+    parent = str(parent_pid)
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -72,11 +86,11 @@ def die_with_parent(on_abandon: Callable[[str], None]) -> bool:
             log.debug("prctl(PR_SET_PDEATHSIG) unavailable", exc_info=True)
     if os.getppid() != int(parent):
         return False
-    _watch_parent(int(parent), on_abandon)
+    _watch_parent(int(parent), stops, on_abandon)
     return True
 
 
-def _watch_parent(parent_pid: int, on_abandon: Callable[[str], None]) -> None:
+def _watch_parent(parent_pid: int, stops: StopSignals, on_abandon: Callable[[str], None]) -> None:
     """The orphan guard: a thread, so it works even while the main thread is stuck in a
     blocking call. Records stay valid whenever it exits: every write is an fsynced append or
     an atomic replace."""
@@ -84,7 +98,7 @@ def _watch_parent(parent_pid: int, on_abandon: Callable[[str], None]) -> None:
     def watch() -> None:
         while os.getppid() == parent_pid:
             time.sleep(0.5)
-        if _stop_handled.wait(ORPHAN_GRACE_SECONDS):
+        if stops.handled.wait(ORPHAN_GRACE_SECONDS):
             time.sleep(ORPHAN_CLEANUP_SECONDS)  # the process normally exits long before
             reason = f"orchestrator died; stop not recorded within {ORPHAN_CLEANUP_SECONDS:.0f} s"
         else:

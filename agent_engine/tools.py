@@ -151,8 +151,9 @@ def normalize_symbol(text: Any, universe: Collection[str]) -> str | None:
 
 
 class ToolBox:
-    """Runs the tools of one window. `record_fill(fill)` applies a fill to the portfolio,
-    writes the ledger record and returns the record's `this_action`."""
+    """Runs the tools of one window. `record_fill(fill)` commits a fill (in a run:
+    `Ledger.commit_fill`, which records it and applies it to the portfolio) and returns the
+    record's `this_action`. Each order placed gets the id `<decision time>#<n>`."""
 
     def __init__(
         self,
@@ -179,6 +180,7 @@ class ToolBox:
         self.news_lookback_hours = news_lookback_hours
         self.record_fill = record_fill
         self._record_error: BaseException | None = None
+        self._orders_placed = 0
         self.current_call: ToolCall | None = None
         self._handlers: dict[str, tuple[type[ToolArgs], Callable[[Any], ToolOutcome]]] = {
             "get_stock_price": (GetStockPriceArgs, self._get_stock_price),
@@ -386,7 +388,13 @@ class ToolBox:
                 "invalid arguments for execute_trade: action must be BUY or SELL, "
                 f"got {shown(args.action)}",
             )
-        order = Order(symbol=symbol, side=OrderSide(action), quantity=args.quantity)
+        self._orders_placed += 1
+        order = Order(
+            symbol=symbol,
+            side=OrderSide(action),
+            quantity=args.quantity,
+            order_id=f"{self.as_of}#{self._orders_placed}",
+        )
         outcome = self.broker.execute(self.portfolio, order, self.quotes, self.trade_date)
         if not outcome.ok or outcome.fill is None:
             reason = outcome.reason.value if outcome.reason is not None else "rejected"

@@ -2,13 +2,13 @@
 
 Every model forbids unknown keys, so a typo in a config file stops the run with an error that
 names the key and the file instead of being silently ignored. Money-like values are `Decimal`.
-Only this module reads `os.environ` (for API keys, by the variable name a model config gives).
+It reads no environment itself: API keys come through `settings.env.env_value` (by the variable
+name a model config gives), everything else through `settings.env.EnvSettings`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -142,8 +142,11 @@ class ModelConfig(_Strict):
         `env` instead of this process's environment (e.g. a child's)."""
         if not self.api_key_env:
             return None
-        value = (os.environ if env is None else env).get(self.api_key_env, "").strip()
-        return value or None
+        if env is not None:
+            return env.get(self.api_key_env, "").strip() or None
+        from settings.env import env_value
+
+        return env_value(self.api_key_env)
 
     def skip_reason(self, env: Mapping[str, str] | None = None) -> str | None:
         """Why this agent cannot run now (in `env`, default this process's), or None."""

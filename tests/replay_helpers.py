@@ -52,12 +52,14 @@ class StopAt:
     def begin_window(self, ctx: Any) -> None:
         self.current = (ctx.window_id, 0)
 
-    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+    def complete(
+        self, system: str, messages: list[Message], tools: list[ToolSpec], key: Any = None
+    ) -> LLMResponse:
         self.current = (self.current[0], self.current[1] + 1)
         if self.current == self.at:
             self.at = ("", 0)
             raise StopRequested(signal.SIGTERM)
-        return self.inner.complete(system, messages, tools)
+        return self.inner.complete(system, messages, tools, key)
 
 
 def config_file(tmp_path: Path, root: Path, base_url: str, name: str, **overrides: Any) -> Path:

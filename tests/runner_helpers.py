@@ -50,7 +50,9 @@ class ScriptedClient:
         self.step = 0
         self.window_ids.append(ctx.window_id)
 
-    def complete(self, system: str, messages: list[Any], tools: list[Any]) -> LLMResponse:
+    def complete(
+        self, system: str, messages: list[Any], tools: list[Any], key: Any = None
+    ) -> LLMResponse:
         self.step += 1
         if self.on_call is not None:
             self.on_call(self.windows, self.step)

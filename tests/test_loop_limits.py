@@ -110,7 +110,9 @@ class _SlowScriptedClient:
         self.seconds = seconds
         self.calls = 0
 
-    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+    def complete(
+        self, system: str, messages: list[Message], tools: list[ToolSpec], key: Any = None
+    ) -> LLMResponse:
         self.calls += 1
         self.clock[0] += self.seconds
         return self.responses.pop(0)

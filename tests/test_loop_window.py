@@ -458,7 +458,9 @@ class _ExplodingClient:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
 
-    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+    def complete(
+        self, system: str, messages: list[Message], tools: list[ToolSpec], key: Any = None
+    ) -> LLMResponse:
         raise self.exc
 
 
@@ -490,7 +492,9 @@ class _ScriptedClient:
         self.responses = responses
         self.seen: list[list[Message]] = []
 
-    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+    def complete(
+        self, system: str, messages: list[Message], tools: list[ToolSpec], key: Any = None
+    ) -> LLMResponse:
         self.seen.append(list(messages))
         return self.responses.pop(0)
 

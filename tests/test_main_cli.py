@@ -186,8 +186,8 @@ def test_runtime_env_and_manifest_helpers(tmp_path: Path, monkeypatch: pytest.Mo
     from agent_engine.manifest import git_commit
     from agent_engine.runtime_env import RuntimeEnv, read_runtime_env, runtime_env_path
 
-    monkeypatch.setenv("RUNTIME_DIR", str(tmp_path / "rt"))
-    path = runtime_env_path("sig")
+    monkeypatch.setenv("RUNTIME_DIR", str(tmp_path / "elsewhere"))  # read by entry points only
+    path = runtime_env_path("sig", str(tmp_path / "rt"))
     assert path == tmp_path / "rt" / "runtime_env_sig.json"
     env = RuntimeEnv(path, signature="sig", config_path="c.json", data_root=tmp_path, pid=7)
     env.update(status="running", windows_done=2, windows_total=9)

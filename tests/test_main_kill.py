@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 import pytest
 
-from agent_engine.runner import record_abandoned
+from agent_engine.agent_process import record_abandoned
 from agent_engine.stop_signals import ORPHAN_CLEANUP_SECONDS, ORPHAN_GRACE_SECONDS
 from tests.fake_llm_server import FakeLLMServer
 from tests.main_helpers import (

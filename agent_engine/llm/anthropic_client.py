@@ -16,7 +16,7 @@ from typing import Any
 import anthropic
 
 from agent_engine.errors import KIND_BAD_RESPONSE, LLMBadResponseError, LLMError
-from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
+from agent_engine.llm.base import CallKey, LLMResponse, Message, ToolCall, ToolSpec, Usage
 from agent_engine.llm.deadline import call_within, install_deadlines
 from data_flow.textsafe import scrub, scrub_text
 from settings.config import ConfigError
@@ -192,7 +192,13 @@ class AnthropicMessagesClient:
             )
         self._client = sdk_client
 
-    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+    def complete(
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        key: CallKey | None = None,
+    ) -> LLMResponse:
         # As in the OpenAI adapter, the body goes through `extra_body` (merged verbatim) to
         # skip the SDK's costly typed-parameter transform; `max_tokens` stays a real argument.
         body: dict[str, Any] = dict(self._parameters)

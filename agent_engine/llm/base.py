@@ -6,7 +6,11 @@ wire format (OpenAI Chat Completions, Anthropic Messages) and back into an `LLMR
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 
@@ -94,19 +98,71 @@ class Message:
         )
 
 
+@dataclass(frozen=True)
+class WindowKey:
+    """Which window (and which attempt of it) a client is in."""
+
+    window_id: str
+    moment: datetime
+    attempt: int
+
+
+@dataclass(frozen=True)
+class CallKey:
+    """Which call this is: the window, the step in it (1-based, continuing across a resumed
+    conversation) and the window's attempt. Retries of a call have the same key."""
+
+    window_id: str
+    step: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class WindowView:
+    """What a client may know before a window's first call: what a model is shown (the
+    snapshot through its tools, its portfolio, the rules) and nothing it could change.
+    `portfolio` is a copy, `snapshot` read-only, `broker` the (pure) rules engine;
+    `records_dir` is where the client may write records of its own (replay divergences)."""
+
+    key: WindowKey
+    snapshot: Mapping[str, Any]
+    portfolio: Any
+    broker: Any
+    universe: tuple[str, ...]
+    position_cap: Decimal
+    records_dir: Path
+
+    @property
+    def window_id(self) -> str:
+        return self.key.window_id
+
+    @property
+    def moment(self) -> datetime:
+        return self.key.moment
+
+    @property
+    def attempt(self) -> int:
+        return self.key.attempt
+
+
 @runtime_checkable
 class LLMClient(Protocol):
     """Anything that answers a conversation with text and/or tool calls.
 
     `complete` makes ONE attempt (no retries of its own) and raises `agent_engine.errors.
-    LLMError` subclasses on failure; the loop retries transient errors (llm/retry.py).
-    Clients may also define `begin_window(ctx)`, which the loop calls at the start of each
-    window (baseline strategies use it to read the snapshot and the portfolio).
+    LLMError` subclasses on failure; the loop retries transient errors (llm/retry.py). The
+    loop passes each call's `key`; direct callers may leave it out.
+    Clients may also define `begin_window(view: WindowView)`, which the loop calls at the start
+    of each window (baseline strategies plan their orders there).
     """
 
     provider: str
     model: str
 
     def complete(
-        self, system: str, messages: list[Message], tools: list[ToolSpec]
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        key: CallKey | None = None,
     ) -> LLMResponse: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from settings.config import AgentConfig, ConfigError, ModelConfig
@@ -16,7 +17,8 @@ def call_timeout(model: ModelConfig, agent: AgentConfig) -> float:
 
 
 def make_client(model: ModelConfig, agent: AgentConfig) -> LLMClient:
-    """LLMClient for `model`. Raises ConfigError when the provider's API key is not set.
+    """LLMClient for `model`. Raises ConfigError when the provider's API key is not set or the
+    provider is not registered (`PROVIDERS`).
 
     `openai` imports only openai, `anthropic` only anthropic, `baseline` neither (nor pandas).
     """
@@ -29,28 +31,52 @@ def make_client(model: ModelConfig, agent: AgentConfig) -> LLMClient:
     api_key = model.api_key()
     if api_key is None:
         raise ConfigError(f"{model.signature}: {model.api_key_env} not set")
-    timeout = call_timeout(model, agent)
-    if model.provider == "openai":
-        from agent_engine.llm.openai_client import OpenAIChatClient
-
-        return OpenAIChatClient(
-            model.basemodel,
-            api_key=api_key,
-            base_url=model.base_url,
-            timeout=timeout,
-            parameters=model.parameters,
+    make = PROVIDERS.get(model.provider)
+    if make is None:
+        raise ConfigError(
+            f"{model.signature}: unknown provider '{model.provider}'; registered: "
+            + ", ".join(sorted(PROVIDERS))
         )
-    if model.provider == "anthropic":
-        from agent_engine.llm.anthropic_client import AnthropicMessagesClient
+    return make(model, api_key, call_timeout(model, agent))
 
-        return AnthropicMessagesClient(
-            model.basemodel,
-            api_key=api_key,
-            base_url=model.base_url,
-            timeout=timeout,
-            parameters=model.parameters,
-        )
-    raise ConfigError(f"{model.signature}: unknown provider '{model.provider}'")
+
+def _openai(model: ModelConfig, api_key: str, timeout: float) -> LLMClient:
+    from agent_engine.llm.openai_client import OpenAIChatClient
+
+    return OpenAIChatClient(
+        model.basemodel,
+        api_key=api_key,
+        base_url=model.base_url,
+        timeout=timeout,
+        parameters=model.parameters,
+    )
+
+
+def _anthropic(model: ModelConfig, api_key: str, timeout: float) -> LLMClient:
+    from agent_engine.llm.anthropic_client import AnthropicMessagesClient
+
+    return AnthropicMessagesClient(
+        model.basemodel,
+        api_key=api_key,
+        base_url=model.base_url,
+        timeout=timeout,
+        parameters=model.parameters,
+    )
+
+
+ProviderFactory = Callable[[ModelConfig, str, float], "LLMClient"]
+PROVIDERS: dict[str, ProviderFactory] = {}
+"""Model providers by name: (model config, API key, call timeout) -> client. Each imports its
+SDK only when called. `baseline` and replays are not providers (no key, no SDK)."""
+
+
+def register_provider(name: str, factory: ProviderFactory) -> None:
+    """Add a provider (a second registration of a name replaces the first)."""
+    PROVIDERS[name] = factory
+
+
+register_provider("openai", _openai)
+register_provider("anthropic", _anthropic)
 
 
 def _replay_client(model: ModelConfig, agent: AgentConfig) -> LLMClient:

@@ -15,7 +15,7 @@ from typing import Any
 import openai
 
 from agent_engine.errors import KIND_BAD_RESPONSE, LLMBadResponseError, LLMError
-from agent_engine.llm.base import LLMResponse, Message, ToolCall, ToolSpec, Usage
+from agent_engine.llm.base import CallKey, LLMResponse, Message, ToolCall, ToolSpec, Usage
 from agent_engine.llm.deadline import call_within, install_deadlines
 from data_flow.textsafe import scrub_text
 
@@ -167,7 +167,13 @@ class OpenAIChatClient:
             )
         self._client = sdk_client
 
-    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+    def complete(
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        key: CallKey | None = None,
+    ) -> LLMResponse:
         # The whole body goes through `extra_body` (merged verbatim into the JSON, overriding
         # the empty `messages`): the SDK's typed-parameter transform walks every message and
         # tool schema and costs ~4-5 ms CPU per call, which dominated the arena's per-decision

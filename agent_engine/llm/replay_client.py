@@ -1,7 +1,7 @@
 """Replay provider: answer each model call from a recorded run's decision logs.
 
-The loop does not know it is replaying: `begin_window(ctx)` picks the recorded attempt of the
-window (`<run_dir>/agent_data/<signature>/log/...`, attempt `ctx.attempt`), and `complete`
+The loop does not know it is replaying: `begin_window(view)` picks the recorded attempt of the
+window (`<run_dir>/agent_data/<signature>/log/...`, attempt `view.key.attempt`), and `complete`
 returns the recorded answers in order. Before answering, the request is compared with the one
 recorded: the conversation rebuilt from the log (prompt, earlier answers, tool results) and the
 `request_sha256` fingerprint (model, parameters, tool definitions). Recorded retries are
@@ -26,7 +26,16 @@ from typing import Any
 
 from agent_engine.decision_log import decision_log_path, read_events
 from agent_engine.errors import LLMError, LLMPermanentError, LLMTransientError
-from agent_engine.llm.base import LLMClient, LLMResponse, Message, ToolCall, ToolSpec, Usage
+from agent_engine.llm.base import (
+    CallKey,
+    LLMClient,
+    LLMResponse,
+    Message,
+    ToolCall,
+    ToolSpec,
+    Usage,
+    WindowView,
+)
 from agent_engine.llm.request_digest import message_record, request_digest
 from data_flow.clock import now_iso
 from data_flow.fsio import append_jsonl
@@ -156,27 +165,28 @@ class ReplayClient:
             )
         self._live_factory = live_factory
         self._live: LLMClient | None = None
-        self._ctx: Any = None
+        self._view: WindowView | None = None
         self._recorded: _Recorded | None = None
         self._conversation: list[Message] = []
         self._turn = 0
         self._pending_retries = 0
+        self._key: CallKey | None = None
 
     # --- LLMClient -----------------------------------------------------------------------
-    def begin_window(self, ctx: Any) -> None:
-        self._ctx = ctx
+    def begin_window(self, view: WindowView) -> None:
+        self._view = view
         self._turn = 0
         self._pending_retries = 0
         if self._live is not None:
-            self._forward_begin(ctx)
+            self._forward_begin(view)
             return
-        path = decision_log_path(self._root, self._source_signature, ctx.moment)
+        path = decision_log_path(self._root, self._source_signature, view.key.moment)
         attempts = read_attempts(path)
         if not attempts:
             self._recorded = None
             self._conversation = []
             return
-        index = min(ctx.attempt, len(attempts)) - 1
+        index = min(view.key.attempt, len(attempts)) - 1
         first, events = _with_resumed_history(attempts, index)
         self._recorded, user = _prepare(events)
         self._conversation = [Message.user(user)]
@@ -187,9 +197,16 @@ class ReplayClient:
             self._extend_conversation(call)
         self._turn = earlier
 
-    def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> LLMResponse:
+    def complete(
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        key: CallKey | None = None,
+    ) -> LLMResponse:
+        self._key = key
         if self._live is not None:
-            return self._live.complete(system, messages, tools)
+            return self._live.complete(system, messages, tools, key)
         if self._pending_retries:
             return self._answer_retry()
         self._turn += 1
@@ -333,14 +350,14 @@ class ReplayClient:
         recorded: Any = None,
         actual: Any = None,
     ) -> dict[str, Any]:
-        ctx = self._ctx
+        key = self._view.key if self._view is not None else None
         at = None
         if isinstance(recorded, str) and isinstance(actual, str):
             at = _first_difference(recorded, actual)
         return {
             "signature": self._config.signature,
-            "window_id": getattr(ctx, "window_id", None),
-            "attempt": getattr(ctx, "attempt", None),
+            "window_id": key.window_id if key is not None else None,
+            "attempt": key.attempt if key is not None else None,
             "turn": self._turn,
             "what": what,
             "message_index": message_index,
@@ -367,20 +384,19 @@ class ReplayClient:
             raise ReplayDivergence(report)
         log.warning("%s; continuing live", format_report(report))
         self._live = self._live_factory()
-        self._forward_begin(self._ctx)
-        return self._live.complete(system, messages, tools)
+        self._forward_begin(self._view)
+        return self._live.complete(system, messages, tools, self._key)
 
-    def _forward_begin(self, ctx: Any) -> None:
+    def _forward_begin(self, view: WindowView | None) -> None:
         begin = getattr(self._live, "begin_window", None)
-        if callable(begin) and ctx is not None:
-            begin(ctx)
+        if callable(begin) and view is not None:
+            begin(view)
 
     def _write_report(self, report: dict[str, Any]) -> None:
-        ctx = self._ctx
-        if ctx is None:
+        if self._view is None:
             return
-        path = ctx.config.data_root() / "agent_data" / self._config.signature
-        append_jsonl(path / "replay_divergence.jsonl", {"ts_recorded": now_iso(), **report})
+        path = self._view.records_dir / "replay_divergence.jsonl"
+        append_jsonl(path, {"ts_recorded": now_iso(), **report})
 
 
 def _message_text(record: dict[str, Any] | None) -> Any:
