@@ -6,9 +6,10 @@ the hot endpoints are cached as serialized JSON keyed by the versions of the dat
 so a repeated request with no new records costs a few stats and a dict lookup.
 
 Valuation rules:
-- market: each window is valued with the prices of that window's snapshot (the one whose hash the
-  ledger record carries). A symbol without a price in that snapshot (suspended) keeps the last
-  earlier snapshot price, else its average cost. Never a later price.
+- market: each window's equity as the records define it (`data_flow.records.fold`): the
+  `window_end` equity the agent recorded, else the positions valued at that window's snapshot
+  (a suspended symbol at its previous close, else its average cost). Never a later price.
+  `current-positions` shows each holding at the last earlier snapshot price it had.
 - cost: holdings at average cost (avg_price includes buy fees), so equity moves only with fees and
   realized PnL.
 - benchmark ("benchmark-equal-weight"): the initial cash split equally across the universe of
@@ -194,13 +195,13 @@ class LiveStore:
                     if price is not None:
                         last_price[sym] = price
             cash = win.cash
-            mv = cv = 0.0
-            for sym, h in win.holdings().items():
-                shares = as_float(h.get("shares"))
-                avg = as_float(h.get("avg_price"))
-                mv += shares * last_price.get(sym, avg)
-                cv += shares * avg
-            eq_m, eq_c = cash + mv, cash + cv
+            cv = 0.0
+            for h in win.holdings().values():
+                cv += as_float(h.get("shares")) * as_float(h.get("avg_price"))
+            # market: the records' single definition of equity (data_flow.records.fold)
+            equity = view.window_equity(win)
+            eq_m = float(equity) if equity is not None else (days[-1][1] if days else initial)
+            eq_c = cash + cv
             days.append((win.day, eq_m))
             base = {"window_id": win.window_id, "time": win.decision_time}
             market.append(base | {"equity": round(eq_m, 2), "return_pct": _pct(eq_m, initial)})
@@ -393,11 +394,12 @@ class LiveStore:
                         "purchase_date": h.get("purchase_date"),
                     }
                 )
+            equity = view.last_equity() if last_win else None
             return {
                 "signature": signature,
                 "as_of": last_win.decision_time if last_win else view.init_date,
                 "cash": round(cash, 2),
-                "equity": round(cash + total_mv, 2),
+                "equity": round(float(equity) if equity is not None else cash + total_mv, 2),
                 "holdings": holdings,
             }
 
