@@ -39,6 +39,7 @@ from data_flow.live.agents import (
     as_float,
     as_int,
 )
+from data_flow.live.benchmark import benchmark_points
 from data_flow.live.decisions import decision_item, page
 from data_flow.live.economics import EconomicsCache, economics_stats
 from data_flow.live.metrics import RoundTripTracker, series_stats
@@ -213,44 +214,9 @@ class LiveStore:
     def _benchmark_data(self) -> tuple[list[dict[str, Any]], Any, float]:
         if self._benchmark is not None and self._benchmark[0] == self.version:
             return self._benchmark[1]["points"], self._benchmark[2], self._benchmark[1]["initial"]
-        timeline: dict[str, tuple[WindowState, AgentView]] = {}
-        for view in self._views(None):
-            for win in view.windows.values():
-                timeline.setdefault(win.decision_time, (win, view))
         views = self._views(None)
         initial = (views[0].initial_cash if views else None) or self._default_initial
-        points: list[dict[str, Any]] = []
-        days: list[tuple[str, float]] = []
-        shares: dict[str, float] = {}
-        cash_left = initial
-        last_price: dict[str, float] = {}
-        universe: str | None = None
-        for dtime in sorted(timeline):
-            win, view = timeline[dtime]
-            snap = view.snapshot_of(win)
-            if snap is not None and (universe is None or snap.symbols_signature == universe):
-                if universe is None:
-                    universe = snap.symbols_signature
-                    priced = {s: p for s, p in snap.prices.items() if p}
-                    n = len(snap.prices)
-                    for sym, price in priced.items():
-                        shares[sym] = initial / n / price
-                    cash_left = initial - initial / n * len(priced) if n else initial
-                for sym, price in snap.prices.items():
-                    if price is not None:
-                        last_price[sym] = price
-            if universe is None:
-                continue
-            eq = cash_left + sum(q * last_price[s] for s, q in shares.items())
-            days.append((win.day, eq))
-            points.append(
-                {
-                    "window_id": win.window_id,
-                    "time": dtime,
-                    "equity": round(eq, 2),
-                    "return_pct": _pct(eq, initial),
-                }
-            )
+        points, days = benchmark_points(views, initial)
         stats = series_stats(days, initial)
         self._benchmark = (self.version, {"points": points, "initial": initial}, stats)
         return points, stats, initial
