@@ -8,7 +8,8 @@ after the model_call that asked for it) and `window_end`. Texts are written as t
 them: a reply over `agent_config.max_reply_bytes` is cut with a mark (agent_engine/llm/limits.py).
 Known secrets (the agent's API key) are replaced by `***` anywhere in an event.
 
-A window is complete only when its end is durably recorded: the log's last line is a
+Paths, readers and event shapes live in `data_flow.records` (re-exported here). A window is
+complete only when its end is durably recorded: the log's last line is a
 `window_end` whose outcome is not `interrupted` or `data_unavailable` (`window_complete`). The
 ledger records of a window are always written before its `window_end`.
 
@@ -22,87 +23,36 @@ its `tool_result` could be written, rebuilt from the ledger record, never execut
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from agent_engine import crash_seam
-from data_flow.clock import SHANGHAI, now_iso
-from data_flow.fsio import line_bytes, read_jsonl, repair_torn_tail
+from data_flow.fsio import line_bytes, repair_torn_tail
+from data_flow.records.models import (
+    EVENT_TYPES,
+    INCOMPLETE_OUTCOMES,
+    SCHEMA_VERSION,
+    event_dict,
+)
+from data_flow.records.paths import decision_log_path
+from data_flow.records.read import count_attempts, last_event, read_events, window_complete
 
-SCHEMA_VERSION = 1
-EVENT_TYPES = ("window_start", "prompt", "model_error", "model_call", "tool_result", "window_end")
+__all__ = [
+    "EVENT_TYPES",
+    "INCOMPLETE_OUTCOMES",
+    "SCHEMA_VERSION",
+    "DecisionLog",
+    "count_attempts",
+    "decision_log_path",
+    "last_event",
+    "read_events",
+    "redact",
+    "window_complete",
+]
 REDACTED = "***"
 MIN_SECRET_CHARS = 6
-
-
-def decision_log_path(data_root: Path, signature: str, moment: datetime) -> Path:
-    local = moment.astimezone(SHANGHAI)
-    return (
-        data_root
-        / "agent_data"
-        / signature
-        / "log"
-        / local.date().isoformat()
-        / f"{local.strftime('%H-%M-%S')}.jsonl"
-    )
-
-
-def read_events(path: Path) -> list[dict[str, Any]]:
-    return read_jsonl(path)
-
-
-def count_attempts(path: Path) -> int:
-    """Number of `window_start` events already in a window's log."""
-    return sum(1 for ev in read_jsonl(path) if ev.get("type") == "window_start")
-
-
-INCOMPLETE_OUTCOMES = frozenset({"interrupted", "data_unavailable"})
-"""`window_end` outcomes after which the window is resumed, not skipped."""
-TAIL_CHUNK = 64 * 1024
-
-
-def last_event(path: Path) -> dict[str, Any] | None:
-    """The last complete event of a log (read from the end of the file), or None when the
-    file is missing or empty, its last line is torn (no trailing newline) or not an object."""
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        return None
-    with fh:
-        end = fh.seek(0, os.SEEK_END)
-        tail = b""
-        pos = end
-        while pos > 0:
-            step = min(TAIL_CHUNK, pos)
-            pos -= step
-            fh.seek(pos)
-            tail = fh.read(step) + tail
-            if not tail.endswith(b"\n"):
-                return None
-            if b"\n" in tail[:-1]:
-                break
-    line = tail[:-1].rsplit(b"\n", 1)[-1]
-    try:
-        event = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return event if isinstance(event, dict) else None
-
-
-def window_complete(path: Path) -> bool:
-    """True when the window's end is durably recorded: the last line of its decision log is
-    a `window_end` whose outcome is not in `INCOMPLETE_OUTCOMES`. A complete window is never
-    run again; any other window with a log is resumed (see agent_engine/resume.py)."""
-    event = last_event(path)
-    return (
-        event is not None
-        and event.get("type") == "window_end"
-        and event.get("outcome") not in INCOMPLETE_OUTCOMES
-    )
 
 
 def redact(value: Any, secrets: tuple[str, ...]) -> Any:
@@ -135,14 +85,7 @@ class DecisionLog:
         self._fh = open(path, "ab")  # noqa: SIM115 - kept open for the window
 
     def event(self, type_: str, **fields: Any) -> dict[str, Any]:
-        if type_ not in EVENT_TYPES:
-            raise ValueError(f"unknown decision-log event type {type_!r}")
-        record: dict[str, Any] = {
-            "type": type_,
-            "schema_version": SCHEMA_VERSION,
-            "ts_recorded": now_iso(),
-        }
-        record.update(fields)
+        record = event_dict(type_, fields)
         if self._secrets:
             record = redact(record, self._secrets)
         self._fh.write(line_bytes(record))

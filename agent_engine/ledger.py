@@ -1,6 +1,7 @@
 """position.jsonl: the append-only ledger of one agent (one writer: the agent process).
 
-Path: ``<data_root>/agent_data/<signature>/position/position.jsonl`` (see `ledger_path`).
+Path: ``<data_root>/agent_data/<signature>/position/position.jsonl`` (`ledger_path`, from
+`data_flow.records.paths`; readers: `data_flow.records`).
 Records, one JSON line each, ids consecutive from 0:
 
 - id 0, the seed: ``{"id":0,"date":init_date,"decision_time":null,"decision_count":0,
@@ -48,7 +49,10 @@ from agent_engine.portfolio import Portfolio
 from agent_engine.rules import q2, to_decimal
 from data_flow.clock import SHANGHAI, decision_time_text, now_iso
 from data_flow.errors import CorruptRecordError
-from data_flow.fsio import JsonlAppender, read_jsonl, repair_torn_tail
+from data_flow.fsio import JsonlAppender, repair_torn_tail
+from data_flow.records.models import FEE_KEYS
+from data_flow.records.paths import ledger_path, window_id_of
+from data_flow.records.read import read_ledger
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +73,8 @@ class NoTradeCode(StrEnum):
     DATA_UNAVAILABLE = "data_unavailable"
 
 
-FEE_KEYS = ("commission", "stamp_duty", "transfer_fee")
+__all__ = ["FEE_KEYS", "Ledger", "ledger_path", "load_records", "validate_records", "window_id_of"]
 TRADE_ACTIONS = frozenset({LedgerAction.BUY.value, LedgerAction.SELL.value})
-
-
-def ledger_path(data_root: Path, signature: str) -> Path:
-    return data_root / "agent_data" / signature / "position" / "position.jsonl"
-
-
-def window_id_of(moment: datetime) -> str:
-    """'YYYY-MM-DDTHH:MM' of an aware decision time, in Beijing time."""
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +189,7 @@ def validate_records(records: list[dict[str, Any]], path: Path) -> None:
 
 def load_records(path: Path) -> list[dict[str, Any]]:
     """Validated records of an existing ledger (a torn last line is ignored, not repaired)."""
-    records = read_jsonl(path, strict=True)
+    records = read_ledger(path, strict=True)
     validate_records(records, path)
     return records
 
@@ -211,7 +206,7 @@ class Ledger:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         repair_torn_tail(self.path)
-        records = read_jsonl(self.path, strict=True) if self.path.exists() else []
+        records = read_ledger(self.path, strict=True)
         self._appender = JsonlAppender(self.path)
         try:
             if records:

@@ -70,6 +70,7 @@ from agent_engine.tools import (
     ToolBox,
 )
 from data_flow.clock import decision_time_text
+from data_flow.records.models import window_end_fields
 from settings.config import ArenaConfig, ModelConfig
 
 log = logging.getLogger(__name__)
@@ -423,10 +424,9 @@ def _window_end(
     outcome: str,
     started: float,
 ) -> None:
-    dlog.event(
-        "window_end",
-        outcome=outcome,
-        final_text=tally.final_text,
+    fields = window_end_fields(
+        outcome,
+        tally.final_text,
         trades=tally.trades,
         rejected_orders=tally.rejected_orders,
         invalid_tool_calls=tally.invalid_tool_calls,
@@ -440,3 +440,4 @@ def _window_end(
         equity=float(ctx.portfolio.equity(quotes)),
         cash=float(ctx.portfolio.cash),
     )
+    dlog.event("window_end", **fields)

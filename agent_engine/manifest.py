@@ -15,13 +15,11 @@ from typing import Any
 
 from data_flow.clock import now_iso
 from data_flow.fsio import append_jsonl
+from data_flow.records.paths import manifest_path
 from settings.config import PROJECT_ROOT, ArenaConfig
 
+__all__ = ["manifest_path"]
 SCHEMA_VERSION = 1
-
-
-def manifest_path(data_root: Path, signature: str) -> Path:
-    return data_root / "agent_data" / signature / "manifest.jsonl"
 
 
 def git_commit(root: Path = PROJECT_ROOT) -> str | None:

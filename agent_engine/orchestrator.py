@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import os
 import signal
 import sys
@@ -32,10 +31,16 @@ from typing import Any, TextIO
 
 from agent_engine.agent_task import AgentTask
 from agent_engine.data_plan import DataPlan, format_data_plan
-from agent_engine.decision_log import decision_log_path, window_complete
 from agent_engine.executors.base import AgentHandle, Executor
 from agent_engine.executors.subprocess import SubprocessExecutor
 from agent_engine.lazy_source import LazySource
+from agent_engine.run_report import (
+    AgentSummary,
+    RecordStats,
+    benchmark_row,
+    format_summary,
+    record_stats,
+)
 from agent_engine.run_windows import plan_windows
 from agent_engine.runtime_env import RuntimeEnv, read_runtime_env, runtime_env_path
 from agent_engine.supervision import (
@@ -47,9 +52,7 @@ from agent_engine.supervision import (
     _progress_line,
     supervise,
 )
-from agent_engine.window_data import OUTCOME_DATA_UNAVAILABLE
 from data_flow.clock import SHANGHAI
-from data_flow.fsio import iter_jsonl
 from settings.config import ArenaConfig, ConfigError
 from settings.env import EnvSettings
 
@@ -437,105 +440,6 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
 
 
 # --- summary ----------------------------------------------------------------------------------
-@dataclass
-class AgentSummary:
-    signature: str
-    status: str
-    windows_done: int = 0
-    windows_total: int = 0
-    equity: Decimal | None = None
-    return_pct: Decimal | None = None
-    trades: int = 0
-    rejected_orders: int = 0
-    llm_errors: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    exit_code: int | None = None
-    error: str | None = None
-    no_data: int = 0
-    """Planned windows without a record whose decision log ends with `data_unavailable`."""
-
-
-@dataclass
-class RecordStats:
-    equity: Decimal | None = None
-    trades: int = 0
-    rejected_orders: int = 0
-    llm_errors: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    windows_complete: int = 0
-    windows_no_data: int = 0
-
-
-def record_stats(data_root: Path, signature: str, planned: set[str] | None = None) -> RecordStats:
-    """Totals from an agent's records: trades from position.jsonl; complete windows (a record
-    and a final `window_end`: `decision_log.window_complete`); rejected orders and LLM errors
-    from the decision logs' `window_end` events; tokens from every `model_call` (also of
-    interrupted attempts); equity from the last finished window; windows without data from the
-    logs whose last `window_end` says `data_unavailable`."""
-    agent_dir = data_root / "agent_data" / signature
-    stats = RecordStats()
-    windows: set[str] = set()
-    for rec in iter_jsonl(agent_dir / "position" / "position.jsonl"):
-        action = (rec.get("this_action") or {}).get("action")
-        if action in ("BUY", "SELL"):
-            stats.trades += 1
-        if rec.get("window_id"):
-            windows.add(str(rec["window_id"]))
-    counted = windows if planned is None else windows & planned
-    stats.windows_complete = sum(
-        1
-        for w in counted
-        if window_complete(
-            decision_log_path(
-                data_root, signature, datetime.fromisoformat(w).replace(tzinfo=SHANGHAI)
-            )
-        )
-    )
-    log_dir = agent_dir / "log"
-    files = sorted(log_dir.glob("*/*.jsonl")) if log_dir.is_dir() else []
-    for path in files:
-        outcome = None
-        for ev in _summary_events(path):
-            if ev.get("type") == "model_call":
-                usage = ev.get("usage") or {}
-                stats.tokens_in += int(usage.get("prompt_tokens") or 0)
-                stats.tokens_out += int(usage.get("completion_tokens") or 0)
-            else:
-                stats.rejected_orders += int(ev.get("rejected_orders") or 0)
-                stats.llm_errors += int(ev.get("llm_errors") or 0)
-                if ev.get("outcome") != "interrupted" and ev.get("equity") is not None:
-                    stats.equity = Decimal(str(ev["equity"]))
-                outcome = ev.get("outcome")
-        wid = f"{path.parent.name}T{path.stem[:5].replace('-', ':')}"
-        if outcome == OUTCOME_DATA_UNAVAILABLE and wid not in windows:
-            stats.windows_no_data += planned is None or wid in planned
-    return stats
-
-
-_SUMMARY_PREFIXES = (b'{"type":"model_call"', b'{"type":"window_end"')
-
-
-def _summary_events(path: Path) -> list[dict[str, Any]]:
-    """The `model_call` and `window_end` events of a decision log. Lines are written with
-    "type" first, so the big `prompt`/`tool_result` lines are skipped without parsing them."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    out = []
-    for raw in data.split(b"\n"):
-        if raw.startswith(_SUMMARY_PREFIXES):
-            try:
-                ev = json.loads(raw)
-            except ValueError:  # a torn last line
-                continue
-            if isinstance(ev, dict):
-                out.append(ev)
-    return out
-
-
 def summarize_agent(
     config: ArenaConfig,
     entry: PlanEntry,
@@ -552,7 +456,7 @@ def summarize_agent(
         code = agent.exit_code
         status = _final_status(code, state)
     try:
-        stats = record_stats(config.data_root(), entry.signature, planned)
+        stats = record_stats(config.data_root(), entry.signature, planned, config.snapshot_root())
     except (OSError, ValueError) as err:  # unreadable records: still print the summary
         stats = RecordStats()
         state = {**state, "last_error": state.get("last_error") or f"records unreadable: {err}"}
@@ -585,70 +489,3 @@ def summarize_agent(
         error=error,
         no_data=stats.windows_no_data,
     )
-
-
-def benchmark_row(config: ArenaConfig) -> AgentSummary | None:
-    """The equal-weight benchmark's row (as the API computes it), None before any window."""
-    from agent_engine.run_report import benchmark_equity
-
-    equity = benchmark_equity(config.data_root())
-    if equity is None:
-        return None
-    ret = ((equity / config.agent_config.initial_cash - 1) * 100).quantize(Decimal("0.01"))
-    return AgentSummary(BENCHMARK_ROW, "benchmark", equity=equity, return_pct=ret)
-
-
-BENCHMARK_ROW = "benchmark-equal-weight"
-SUMMARY_COLUMNS = (
-    "agent",
-    "status",
-    "windows",
-    "no data",
-    "equity",
-    "return %",
-    "trades",
-    "rejected",
-    "llm errors",
-    "tokens in",
-    "tokens out",
-)
-
-
-def format_summary(
-    rows: Sequence[AgentSummary], elapsed: float, benchmark: AgentSummary | None = None
-) -> str:
-    """The summary table; `benchmark` (equity and return only) is its last row."""
-    table = [list(SUMMARY_COLUMNS)]
-    for r in [*rows, *([benchmark] if benchmark is not None else [])]:
-        if r.status == "skipped":
-            table.append([r.signature, "skipped", *["-"] * (len(SUMMARY_COLUMNS) - 2)])
-            continue
-        if r.status == "benchmark":
-            money = [f"{r.equity:,.2f}", f"{r.return_pct:+.2f}"]
-            table.append([r.signature, r.status, "-", "-", *money, *["-"] * 5])
-            continue
-        table.append(
-            [
-                r.signature,
-                r.status,
-                f"{r.windows_done}/{r.windows_total}",
-                str(r.no_data),
-                "-" if r.equity is None else f"{r.equity:,.2f}",
-                "-" if r.return_pct is None else f"{r.return_pct:+.2f}",
-                str(r.trades),
-                str(r.rejected_orders),
-                str(r.llm_errors),
-                str(r.tokens_in),
-                str(r.tokens_out),
-            ]
-        )
-    widths = [max(len(row[i]) for row in table) for i in range(len(SUMMARY_COLUMNS))]
-    lines = [f"Summary ({elapsed:.1f} s):"]
-    for n, row in enumerate(table):
-        cells = [
-            cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(row)
-        ]
-        lines.append("  " + "  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  " + "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

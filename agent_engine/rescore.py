@@ -32,6 +32,8 @@ from agent_engine.manifest import manifest_path
 from agent_engine.tools import ERROR_REJECTED_ORDER, ToolBox
 from data_flow.clock import SHANGHAI
 from data_flow.fsio import read_jsonl
+from data_flow.records.paths import agent_root, ledger_path, log_files
+from data_flow.records.read import read_events
 from settings.config import ArenaConfig, ConfigError, parse_config
 
 EXIT_OK, EXIT_ERROR = 0, 2
@@ -73,16 +75,15 @@ def read_run(run_dir: Path, signature: str) -> tuple[ArenaConfig, list[RecordedW
     """The agent's config (its last run_start in the manifest) and its recorded windows.
 
     All record reading of this module is here."""
-    agent = run_dir / "agent_data" / signature
     manifest = manifest_path(run_dir, signature)
     starts = [r for r in read_jsonl(manifest) if r.get("type") == "run_start"]
     if not starts:
         raise ConfigError(f"{signature}: no run_start in {manifest}")
     config = parse_config(starts[-1]["config"], f"{signature} manifest")
     windows: list[RecordedWindow] = []
-    for path in sorted((agent / "log").glob("*/*.jsonl")):
+    for path in log_files(run_dir, signature):
         window: RecordedWindow | None = None
-        for ev in read_jsonl(path):
+        for ev in read_events(path):
             if ev.get("type") == "window_start" and window is None:
                 moment = datetime.strptime(
                     ev["decision_time"] + " +0800", "%Y-%m-%d %H:%M:%S %z"
@@ -103,7 +104,7 @@ def read_run(run_dir: Path, signature: str) -> tuple[ArenaConfig, list[RecordedW
 
 
 def read_ledger(run_dir: Path, signature: str) -> list[dict[str, Any]]:
-    return load_records(run_dir / "agent_data" / signature / "position" / "position.jsonl")
+    return load_records(ledger_path(run_dir, signature))
 
 
 def _snapshot(window: RecordedWindow) -> dict[str, Any] | None:
@@ -262,9 +263,9 @@ def run_grid(
 
 
 def signatures_in(run_dir: Path) -> list[str]:
-    base = run_dir / "agent_data"
+    base = agent_root(run_dir)
     return (
-        sorted(p.name for p in base.iterdir() if (p / "manifest.jsonl").is_file())
+        sorted(p.name for p in base.iterdir() if manifest_path(run_dir, p.name).is_file())
         if base.is_dir()
         else []
     )

@@ -26,7 +26,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from agent_engine.broker import Fill, OrderSide, fill_message
-from agent_engine.decision_log import read_events
 from agent_engine.errors import LLMError
 from agent_engine.ledger import TRADE_ACTIONS
 from agent_engine.llm.base import Message, ToolCall
@@ -38,6 +37,7 @@ from agent_engine.tools import (
     filled_outcome,
 )
 from data_flow.errors import CorruptRecordError
+from data_flow.records.read import read_events
 
 if TYPE_CHECKING:
     from agent_engine.loop import WindowContext

@@ -7,8 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from data_flow.clock import at_window, now_iso
-from data_flow.fsio import append_jsonl, iter_jsonl
+from data_flow.clock import at_window
+from data_flow.fsio import append_jsonl
+from data_flow.records.models import OUTCOME_INTERRUPTED, event_dict, window_end_fields
+from data_flow.records.paths import agent_dir, ledger_path
+from data_flow.records.read import window_open
+
+__all__ = ["agent_dir", "plan_windows", "position_path", "record_interrupted", "windows_to_run"]
 
 
 @dataclass(frozen=True)
@@ -41,47 +46,13 @@ def windows_to_run(windows: Sequence[Window], complete: set[str]) -> tuple[list[
     return list(windows[last + 1 :]), passed
 
 
-def agent_dir(data_root: Path, signature: str) -> Path:
-    return data_root / "agent_data" / signature
-
-
 def position_path(data_root: Path, signature: str) -> Path:
-    return agent_dir(data_root, signature) / "position" / "position.jsonl"
-
-
-def _window_open(log_path: Path) -> bool:
-    """True when the last attempt in the log started but did not end."""
-    open_ = False
-    for ev in iter_jsonl(log_path):
-        if ev.get("type") == "window_start":
-            open_ = True
-        elif ev.get("type") == "window_end":
-            open_ = False
-    return open_
+    return ledger_path(data_root, signature)
 
 
 def record_interrupted(log_path: Path, reason: str) -> None:
     """Close an open attempt in the decision log with `window_end` outcome `interrupted`."""
-    if not _window_open(log_path):
+    if not window_open(log_path):
         return
-    append_jsonl(
-        log_path,
-        {
-            "type": "window_end",
-            "schema_version": 1,
-            "ts_recorded": now_iso(),
-            "outcome": "interrupted",
-            "final_text": reason,
-            "trades": 0,
-            "rejected_orders": 0,
-            "invalid_tool_calls": 0,
-            "llm_errors": 0,
-            "model_calls": 0,
-            "tokens_in": 0,
-            "tokens_out": 0,
-            "latency_ms_total": 0.0,
-            "duration_ms": 0.0,
-            "equity": None,
-            "cash": None,
-        },
-    )
+    fields = window_end_fields(OUTCOME_INTERRUPTED, reason, cash=None)
+    append_jsonl(log_path, event_dict("window_end", fields))

@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 
 from data_flow.clock import Clock, decision_time_text
 from data_flow.errors import DataUnavailableError, SnapshotError
+from data_flow.records.models import (  # the outcome: not complete, retried by a later run
+    OUTCOME_DATA_UNAVAILABLE,
+    window_end_fields,
+)
 
-OUTCOME_DATA_UNAVAILABLE = "data_unavailable"
-"""`window_end` outcome of a window without a snapshot: not complete, retried by a later run."""
 DATA_ERRORS = (DataUnavailableError, SnapshotError)
 LIVE_RETRY_FIRST_SECONDS = 5.0
 LIVE_RETRY_MAX_SECONDS = 60.0
@@ -96,17 +98,5 @@ def log_data_unavailable(
         )
         dlog.event(
             "window_end",
-            outcome=OUTCOME_DATA_UNAVAILABLE,
-            final_text=reason,
-            trades=0,
-            rejected_orders=0,
-            invalid_tool_calls=0,
-            llm_errors=0,
-            model_calls=0,
-            tokens_in=0,
-            tokens_out=0,
-            latency_ms_total=0.0,
-            duration_ms=0.0,
-            equity=None,
-            cash=cash,
+            **window_end_fields(OUTCOME_DATA_UNAVAILABLE, reason, equity=None, cash=cash),
         )

@@ -157,6 +157,17 @@ class AgentWriter:
             fh.write(_line(rec))
         self.next_id += 1
 
+    def equity(self, snapshot: dict[str, Any]) -> Decimal:
+        """Cash + holdings at the snapshot's prices, as the loop writes it in `window_end`
+        (a suspended symbol at its previous close, else at its average cost)."""
+        mv = Decimal("0")
+        for sym, h in self.holdings.items():
+            md = snapshot["market_data"].get(sym) or {}
+            price = None if md.get("suspended") else md.get("current_price")
+            price = price if price is not None else md.get("prev_close")
+            mv += h.shares * (q2(Decimal(str(price))) if price is not None else h.avg_price)
+        return self.cash + q2(mv)
+
     def seed(self, day: str) -> None:
         self._record(day, None, 0, None, {"action": "seed"}, None)
         self.last_day = day
@@ -264,7 +275,8 @@ class AgentWriter:
                  "trades": len(actions), "rejected_orders": len(rejected),
                  "invalid_tool_calls": invalid_tool_calls, "llm_errors": int(llm_error),
                  "model_calls": 1, "tokens_in": tokens[0], "tokens_out": tokens[1],
-                 "latency_ms_total": latency_ms, "duration_ms": 1, "equity": 0.0,
+                 "latency_ms_total": latency_ms, "duration_ms": 1,
+                 "equity": float(self.equity(snapshot)),
                  "cash": float(self.cash)})  # fmt: skip
         if with_log:
             path = self.dir / "log" / day / f"{dtime[11:19].replace(':', '-')}.jsonl"

@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_flow.fsio import iter_jsonl
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.store import LiveStore
+from data_flow.records.paths import log_files
+from data_flow.records.read import read_events
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,8 @@ def read_run(cell_root: Path, snapshot_root: Path, signature: str) -> RunRecords
 def decision_log_hashes(cell_root: Path, signature: str) -> dict[str, str | None]:
     """Decision time -> the snapshot hash of the window's last `window_start` line."""
     out: dict[str, str | None] = {}
-    log_dir = cell_root / "agent_data" / signature / "log"
-    for path in sorted(log_dir.glob("*/*.jsonl")):
-        for event in iter_jsonl(path):
+    for path in log_files(cell_root, signature):
+        for event in read_events(path):
             if event.get("type") == "window_start":
                 out[str(event.get("decision_time"))] = event.get("snapshot_hash")
     return out

@@ -21,10 +21,8 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from agent_engine.decision_log import decision_log_path, read_events
 from agent_engine.errors import LLMError, LLMPermanentError, LLMTransientError
 from agent_engine.llm.base import (
     CallKey,
@@ -39,6 +37,8 @@ from agent_engine.llm.base import (
 from agent_engine.llm.request_digest import message_record, request_digest
 from data_flow.clock import now_iso
 from data_flow.fsio import append_jsonl
+from data_flow.records.paths import decision_log_path, log_dir
+from data_flow.records.read import read_attempts
 from settings.config import ConfigError, ModelConfig
 
 log = logging.getLogger(__name__)
@@ -65,17 +65,6 @@ def format_report(report: dict[str, Any]) -> str:
             f" now {report['actual']!r})"
         )
     return text
-
-
-def read_attempts(path: Path) -> list[list[dict[str, Any]]]:
-    """The events of a recorded window log, split into attempts (each from its window_start)."""
-    attempts: list[list[dict[str, Any]]] = []
-    for ev in read_events(path) if path.exists() else []:
-        if ev.get("type") == "window_start":
-            attempts.append([])
-        if attempts:
-            attempts[-1].append(ev)
-    return attempts
 
 
 def _with_resumed_history(
@@ -158,10 +147,10 @@ class ReplayClient:
         self._settings = model.replay
         self._source_signature = model.replay.signature or model.signature
         self._root = model.replay.run_root()
-        log_dir = self._root / "agent_data" / self._source_signature / "log"
-        if not log_dir.is_dir():
+        recorded = log_dir(self._root, self._source_signature)
+        if not recorded.is_dir():
             raise ConfigError(
-                f"{model.signature}: no recorded decision logs in {log_dir} (replay.run_dir)"
+                f"{model.signature}: no recorded decision logs in {recorded} (replay.run_dir)"
             )
         self._live_factory = live_factory
         self._live: LLMClient | None = None

@@ -28,6 +28,10 @@ class SnapshotInfo:
     symbols_signature: str
     content_hash: str
     prices: dict[str, float | None]
+    quote_prices: dict[str, float | None]
+    """The price a holding is valued at (as `agent_engine.broker.quotes_from_snapshot` and
+    `Portfolio.valuation_price`): the current price unless suspended, else the previous close;
+    None when neither is known (then the holding's average cost applies)."""
     indicators: dict[str, Any]
     news: list[dict[str, Any]]
 
@@ -45,12 +49,19 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
     if not isinstance(data, dict) or not isinstance(data.get("market_data"), dict):
         return None
     prices: dict[str, float | None] = {}
+    quote_prices: dict[str, float | None] = {}
     indicators: dict[str, Any] = {}
     for sym, md in data["market_data"].items():
         if not isinstance(md, dict):
             continue
         price = md.get("current_price")
         prices[str(sym)] = float(price) if isinstance(price, int | float) and price > 0 else None
+        quote = None if md.get("suspended") else prices[str(sym)]
+        if quote is None:
+            close = md.get("prev_close")
+            positive = isinstance(close, int | float) and not isinstance(close, bool) and close > 0
+            quote = float(close) if positive else None
+        quote_prices[str(sym)] = quote
         indicators[str(sym)] = md.get("indicators")
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     news = [n for n in data.get("news") or [] if isinstance(n, dict)]
@@ -62,6 +73,7 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
         symbols_signature=str(data.get("symbols_signature", "|".join(sorted(prices)))),
         content_hash=str(meta.get("content_hash", "")),
         prices=prices,
+        quote_prices=quote_prices,
         indicators=indicators,
         news=news,
     )

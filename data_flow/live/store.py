@@ -6,9 +6,10 @@ the hot endpoints are cached as serialized JSON keyed by the versions of the dat
 so a repeated request with no new records costs a few stats and a dict lookup.
 
 Valuation rules:
-- market: each window is valued with the prices of that window's snapshot (the one whose hash the
-  ledger record carries). A symbol without a price in that snapshot (suspended) keeps the last
-  earlier snapshot price, else its average cost. Never a later price.
+- market: each window's equity as the records define it (`data_flow.records.fold`): the
+  `window_end` equity the agent recorded, else the positions valued at that window's snapshot
+  (a suspended symbol at its previous close, else its average cost). Never a later price.
+  `current-positions` shows each holding at the last earlier snapshot price it had.
 - cost: holdings at average cost (avg_price includes buy fees), so equity moves only with fees and
   realized PnL.
 - benchmark ("benchmark-equal-weight"): the initial cash split equally across the universe of
@@ -38,6 +39,7 @@ from data_flow.live.agents import (
     as_float,
     as_int,
 )
+from data_flow.live.benchmark import benchmark_points
 from data_flow.live.decisions import decision_item, page
 from data_flow.live.economics import EconomicsCache, economics_stats
 from data_flow.live.metrics import RoundTripTracker, series_stats
@@ -194,13 +196,13 @@ class LiveStore:
                     if price is not None:
                         last_price[sym] = price
             cash = win.cash
-            mv = cv = 0.0
-            for sym, h in win.holdings().items():
-                shares = as_float(h.get("shares"))
-                avg = as_float(h.get("avg_price"))
-                mv += shares * last_price.get(sym, avg)
-                cv += shares * avg
-            eq_m, eq_c = cash + mv, cash + cv
+            cv = 0.0
+            for h in win.holdings().values():
+                cv += as_float(h.get("shares")) * as_float(h.get("avg_price"))
+            # market: the records' single definition of equity (data_flow.records.fold)
+            equity = view.window_equity(win)
+            eq_m = float(equity) if equity is not None else (days[-1][1] if days else initial)
+            eq_c = cash + cv
             days.append((win.day, eq_m))
             base = {"window_id": win.window_id, "time": win.decision_time}
             market.append(base | {"equity": round(eq_m, 2), "return_pct": _pct(eq_m, initial)})
@@ -212,44 +214,9 @@ class LiveStore:
     def _benchmark_data(self) -> tuple[list[dict[str, Any]], Any, float]:
         if self._benchmark is not None and self._benchmark[0] == self.version:
             return self._benchmark[1]["points"], self._benchmark[2], self._benchmark[1]["initial"]
-        timeline: dict[str, tuple[WindowState, AgentView]] = {}
-        for view in self._views(None):
-            for win in view.windows.values():
-                timeline.setdefault(win.decision_time, (win, view))
         views = self._views(None)
         initial = (views[0].initial_cash if views else None) or self._default_initial
-        points: list[dict[str, Any]] = []
-        days: list[tuple[str, float]] = []
-        shares: dict[str, float] = {}
-        cash_left = initial
-        last_price: dict[str, float] = {}
-        universe: str | None = None
-        for dtime in sorted(timeline):
-            win, view = timeline[dtime]
-            snap = view.snapshot_of(win)
-            if snap is not None and (universe is None or snap.symbols_signature == universe):
-                if universe is None:
-                    universe = snap.symbols_signature
-                    priced = {s: p for s, p in snap.prices.items() if p}
-                    n = len(snap.prices)
-                    for sym, price in priced.items():
-                        shares[sym] = initial / n / price
-                    cash_left = initial - initial / n * len(priced) if n else initial
-                for sym, price in snap.prices.items():
-                    if price is not None:
-                        last_price[sym] = price
-            if universe is None:
-                continue
-            eq = cash_left + sum(q * last_price[s] for s, q in shares.items())
-            days.append((win.day, eq))
-            points.append(
-                {
-                    "window_id": win.window_id,
-                    "time": dtime,
-                    "equity": round(eq, 2),
-                    "return_pct": _pct(eq, initial),
-                }
-            )
+        points, days = benchmark_points(views, initial)
         stats = series_stats(days, initial)
         self._benchmark = (self.version, {"points": points, "initial": initial}, stats)
         return points, stats, initial
@@ -393,11 +360,12 @@ class LiveStore:
                         "purchase_date": h.get("purchase_date"),
                     }
                 )
+            equity = view.last_equity() if last_win else None
             return {
                 "signature": signature,
                 "as_of": last_win.decision_time if last_win else view.init_date,
                 "cash": round(cash, 2),
-                "equity": round(cash + total_mv, 2),
+                "equity": round(float(equity) if equity is not None else cash + total_mv, 2),
                 "holdings": holdings,
             }
 

@@ -1,0 +1,58 @@
+"""The equal-weight benchmark ("benchmark-equal-weight"): the initial cash split equally across
+the universe of the first window's snapshot, bought at that window's prices in fractional shares,
+fees ignored, held to the end and valued at every window of the arena's timeline (a symbol
+without a price keeps its last earlier snapshot price)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from data_flow.records.fold import AgentFold, WindowState
+
+
+def _pct(equity: float, initial: float) -> float:
+    return round((equity / initial - 1.0) * 100.0, 4) if initial else 0.0
+
+
+def benchmark_points(
+    views: Sequence[AgentFold], initial: float
+) -> tuple[list[dict[str, Any]], list[tuple[str, float]]]:
+    """(points, (day, equity) per window) of the benchmark over the agents' windows."""
+    timeline: dict[str, tuple[WindowState, AgentFold]] = {}
+    for view in views:
+        for win in view.windows.values():
+            timeline.setdefault(win.decision_time, (win, view))
+    points: list[dict[str, Any]] = []
+    days: list[tuple[str, float]] = []
+    shares: dict[str, float] = {}
+    cash_left = initial
+    last_price: dict[str, float] = {}
+    universe: str | None = None
+    for dtime in sorted(timeline):
+        win, view = timeline[dtime]
+        snap = view.snapshot_of(win)
+        if snap is not None and (universe is None or snap.symbols_signature == universe):
+            if universe is None:
+                universe = snap.symbols_signature
+                priced = {s: p for s, p in snap.prices.items() if p}
+                n = len(snap.prices)
+                for sym, price in priced.items():
+                    shares[sym] = initial / n / price
+                cash_left = initial - initial / n * len(priced) if n else initial
+            for sym, price in snap.prices.items():
+                if price is not None:
+                    last_price[sym] = price
+        if universe is None:
+            continue
+        eq = cash_left + sum(q * last_price[s] for s, q in shares.items())
+        days.append((win.day, eq))
+        points.append(
+            {
+                "window_id": win.window_id,
+                "time": dtime,
+                "equity": round(eq, 2),
+                "return_pct": _pct(eq, initial),
+            }
+        )
+    return points, days
