@@ -1,12 +1,11 @@
 import { useState } from "react";
-import { api } from "../api/client";
 import type { NewsItem, StockDetail } from "../api/types";
 import { type ChartMarker, type ChartSeries, LineChart } from "../components/LineChart";
 import { StatusBlock } from "../components/StatusBlock";
-import { usePolling } from "../hooks/usePolling";
+import { useLive } from "../live/useLive";
 import { colorFor } from "../lib/colors";
 import { int, money, shortTime, stamp } from "../lib/format";
-import { LIVE_INTERVAL_MS, STATIC_INTERVAL_MS } from "../lib/intervals";
+import { STATIC_INTERVAL_MS } from "../lib/intervals";
 import { hrefFor, navigate } from "../lib/route";
 
 const SYMBOL_RE = /^(SH|SZ)\d{6}$/;
@@ -162,13 +161,13 @@ function StockPanels({ d }: { d: StockDetail }) {
 export function StockView({ symbol }: { symbol: string | null }) {
   const [draft, setDraft] = useState(symbol ?? "");
   // Every symbol that appears in the data root's snapshots.
-  const symbols = usePolling("symbols", (signal) => api.symbols(signal), STATIC_INTERVAL_MS);
+  const symbols = useLive("symbols", (live, signal) => live.symbols(signal), {
+    intervalMs: STATIC_INTERVAL_MS,
+  });
   const known = symbols.data?.data ?? [];
   const chosen = symbol ?? known[0] ?? null;
-  const detail = usePolling(
-    chosen ? `stock-${chosen}` : null,
-    (signal) => api.stockDetail(chosen ?? "", signal),
-    LIVE_INTERVAL_MS,
+  const detail = useLive(chosen ? `stock-${chosen}` : null, (live, signal) =>
+    live.stockDetail(chosen ?? "", signal),
   );
   const valid = SYMBOL_RE.test(draft.trim().toUpperCase());
 
