@@ -28,18 +28,25 @@ export function useLive<T>(
   fetcher: (live: LiveApi, signal: AbortSignal) => Promise<T>,
   options: Options = {},
 ): PollState<T> {
-  const { arena, ready, push, bus } = useLiveContext();
+  const { arena, ready, push } = useLiveContext();
   const key = name === null || !ready ? null : `${arena ?? ""}|${name}`;
   const base = options.intervalMs ?? LIVE_INTERVAL_MS;
   const interval = push === "push" ? Math.max(base, PUSH_POLL_INTERVAL_MS) : base;
   const state = usePolling(key, (signal) => fetcher(liveApi(arena), signal), interval, {
     keepPrevious: options.keepPrevious,
   });
-  const { refresh } = state;
-  const types = (options.on ?? DATA_EVENTS).join(",");
+  useLiveRefresh(state.refresh, options.on ?? DATA_EVENTS);
+  // Until the arena is known the data is on its way, not absent.
+  return key === null && name !== null ? { ...state, loading: true } : state;
+}
+
+/** Call `refresh` shortly after stream events of `types` (a burst leads to one call). */
+export function useLiveRefresh(refresh: () => void, types: readonly LiveEventType[]): void {
+  const { bus } = useLiveContext();
+  const joined = types.join(",");
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const off = subscribe(bus, types.split(",") as LiveEventType[], () => {
+    const off = subscribe(bus, joined.split(",") as LiveEventType[], () => {
       clearTimeout(timer);
       timer = setTimeout(refresh, COALESCE_MS);
     });
@@ -47,7 +54,5 @@ export function useLive<T>(
       off();
       clearTimeout(timer);
     };
-  }, [bus, refresh, types]);
-  // Until the arena is known the data is on its way, not absent.
-  return key === null && name !== null ? { ...state, loading: true } : state;
+  }, [bus, refresh, joined]);
 }

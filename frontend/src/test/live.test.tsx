@@ -5,6 +5,8 @@ import { LIVE_INTERVAL_MS } from "../lib/intervals";
 import { PUSH_POLL_INTERVAL_MS } from "../live/useLive";
 import { STREAM_RETRY_MS } from "../live/useLiveStream";
 import arenas from "./fixtures/arenas.json";
+import configs from "./fixtures/configs.json";
+import jobs from "./fixtures/jobs.json";
 import stats from "./fixtures/model_stats.json";
 import pnl from "./fixtures/pnl_series_market.json";
 import decisions from "./fixtures/recent_decisions.json";
@@ -107,6 +109,23 @@ describe("live push (GET /api/live/stream)", () => {
     expect(ES.instances).toHaveLength(2);
     expect(lastSource().params.get("last_event_id")).toBe("57");
     expect(lastSource().params.get("arena")).toBe("default_config");
+  });
+
+  it("refetches the jobs after a job event", async () => {
+    installFakeEventSource();
+    const api = mockApi({
+      ...ROUTES,
+      "GET /api/configs": configs,
+      "GET /api/jobs": jobs,
+    });
+    window.location.hash = "#/jobs";
+    render(<App />);
+    await waitFor(() => expect(api.callsTo("GET /api/jobs").length).toBeGreaterThan(0));
+    const source = await waitFor(() => lastSource());
+    act(() => source.open());
+    const before = api.callsTo("GET /api/jobs").length;
+    act(() => source.emit("job", { job_id: "a1", status: "completed", agents: [] }, "9"));
+    await waitFor(() => expect(api.callsTo("GET /api/jobs").length).toBe(before + 1));
   });
 
   it("falls back to polling when the browser has no EventSource", async () => {

@@ -62,7 +62,13 @@ export function FanChart({ period, fan, level }: { period: string; fan: FanPerio
           </g>
         ))}
         {labels.map((i) => (
-          <text key={i} x={x(i)} y={H - 6} textAnchor="middle" className="axis">
+          <text
+            key={i}
+            x={x(i)}
+            y={H - 6}
+            textAnchor={i === 0 ? "start" : i === n ? "end" : "middle"}
+            className="axis"
+          >
             {shortTime(fan.times[i])}
           </text>
         ))}
