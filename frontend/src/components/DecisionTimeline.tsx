@@ -2,6 +2,7 @@ import type { Decision, Rejection, ToolCallRecord, TradeAction } from "../api/ty
 import { colorFor } from "../lib/colors";
 import { int, money, shortTime } from "../lib/format";
 import { hrefFor } from "../lib/route";
+import { SymbolLink } from "./SymbolLink";
 
 /** Pretty-print JSON text (or an already parsed value); other text is shown as is. */
 export function prettyJson(value: unknown): string {
@@ -26,7 +27,7 @@ export function OutcomeBadge({ outcome }: { outcome: string }) {
 export function tradeText(t: TradeAction): string {
   const parts = [t.action];
   if (t.amount !== undefined) parts.push(int(t.amount));
-  if (t.symbol) parts.push(t.symbol);
+  if (t.symbol) parts.push(t.name ? `${t.symbol} ${t.name}` : t.symbol);
   if (t.price !== undefined) parts.push(`@ ${money(t.price)}`);
   return parts.join(" ");
 }
@@ -51,11 +52,7 @@ function TradeList({ trades }: { trades: TradeAction[] }) {
             <tr key={i}>
               <td className={t.action === "BUY" ? "buy" : "sell"}>{t.action}</td>
               <td>
-                {t.symbol ? (
-                  <a href={hrefFor({ view: "stock", symbol: t.symbol })}>{t.symbol}</a>
-                ) : (
-                  "—"
-                )}
+                {t.symbol ? <SymbolLink symbol={t.symbol} name={t.name} /> : "—"}
               </td>
               <td className="num">{int(t.amount)}</td>
               <td className="num">{money(t.price)}</td>
