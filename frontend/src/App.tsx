@@ -1,18 +1,27 @@
 import { useEffect } from "react";
 import { JOBS_CHANGED_EVENT, api } from "./api/client";
+import { ArenaHeader } from "./components/ArenaHeader";
 import { usePolling } from "./hooks/usePolling";
 import { assignColors } from "./lib/colors";
 import { COLORS_INTERVAL_MS, HEALTH_INTERVAL_MS } from "./lib/intervals";
+import { LiveProvider } from "./live/LiveContext";
+import { useLive } from "./live/useLive";
 import { hrefFor, parseHash, type Route, useHash } from "./lib/route";
 import { AgentView } from "./views/AgentView";
 import { ArenaView } from "./views/ArenaView";
+import { ExperimentsView } from "./views/ExperimentsView";
 import { JobsView } from "./views/JobsView";
+import { PositionsView } from "./views/PositionsView";
 import { StockView } from "./views/StockView";
+import { TradesView } from "./views/TradesView";
 
 const TABS: { view: Route["view"]; label: string; route: Route }[] = [
   { view: "arena", label: "Arena", route: { view: "arena" } },
   { view: "agent", label: "Agents", route: { view: "agent", signature: null } },
+  { view: "positions", label: "Positions", route: { view: "positions" } },
+  { view: "trades", label: "Trades", route: { view: "trades" } },
   { view: "stock", label: "Stocks", route: { view: "stock", symbol: null } },
+  { view: "experiments", label: "Experiments", route: { view: "experiments", name: null } },
   { view: "jobs", label: "Jobs", route: { view: "jobs", jobId: null } },
 ];
 
@@ -46,7 +55,19 @@ function View({ route }: { route: Route }) {
     case "arena":
       return <ArenaView />;
     case "agent":
-      return <AgentView key={route.signature ?? ""} signature={route.signature} />;
+      return (
+        <AgentView
+          key={route.signature ?? ""}
+          signature={route.signature}
+          decision={route.decision ?? null}
+        />
+      );
+    case "positions":
+      return <PositionsView />;
+    case "trades":
+      return <TradesView />;
+    case "experiments":
+      return <ExperimentsView name={route.name} />;
     case "stock":
       return <StockView key={route.symbol ?? ""} symbol={route.symbol} />;
     case "jobs":
@@ -55,9 +76,19 @@ function View({ route }: { route: Route }) {
 }
 
 export function App() {
+  return (
+    <LiveProvider>
+      <Shell />
+    </LiveProvider>
+  );
+}
+
+function Shell() {
   const route = parseHash(useHash());
   // Agent colours are assigned over the whole set of agents, so every view agrees on them.
-  const agents = usePolling("agent-colors", (signal) => api.modelStats(signal), COLORS_INTERVAL_MS);
+  const agents = useLive("agent-colors", (live, signal) => live.modelStats(signal), {
+    intervalMs: COLORS_INTERVAL_MS,
+  });
   if (agents.data) assignColors(agents.data.data.map((m) => m.signature));
   return (
     <div className="app">
@@ -80,6 +111,7 @@ export function App() {
         </nav>
         <ServerBadge />
       </header>
+      <ArenaHeader />
       <main className="content">
         <View route={route} />
       </main>

@@ -1,6 +1,8 @@
 // Small typed client for the AStock Arena API. Same origin: in production the API serves the
 // dashboard at /app/; in development Vite proxies /api to the server.
+import type { ExperimentDetail, ExperimentList } from "./experimentTypes";
 import type {
+  ArenaList,
   ConfigList,
   CurrentPositions,
   DecisionList,
@@ -15,6 +17,7 @@ import type {
   ServerStatus,
   StockDetail,
   SymbolList,
+  TradesResponse,
   Valuation,
 } from "./types";
 
@@ -137,21 +140,48 @@ async function request<T>(
 const get = <T>(path: string, query?: Query, signal?: AbortSignal) =>
   request<T>("GET", path, { query, signal });
 
+/**
+ * The live endpoints of one arena (`arena` = an id of GET /api/arenas; null = the server's
+ * default arena, i.e. no `arena` parameter, which servers without arenas also understand).
+ */
+export function liveApi(arena: string | null) {
+  const q = (extra: Query = {}): Query => ({ arena, ...extra });
+  return {
+    modelStats: (signal?: AbortSignal, signature?: string) =>
+      get<ModelStatsResponse>("/api/live/model-stats", q({ signature }), signal),
+    pnlSeries: (valuation: Valuation, signal?: AbortSignal, signature?: string) =>
+      get<PnlSeriesResponse>("/api/live/pnl-series", q({ valuation, signature }), signal),
+    currentPositions: (signature: string, signal?: AbortSignal) =>
+      get<CurrentPositions>("/api/live/current-positions", q({ signature }), signal),
+    recentDecisions: (signature: string | undefined, limit: number, signal?: AbortSignal) =>
+      get<DecisionList>("/api/live/recent-decisions", q({ signature, limit }), signal),
+    stockDetail: (symbol: string, signal?: AbortSignal) =>
+      get<StockDetail>("/api/live/stock-detail", q({ symbol }), signal),
+    news: (limit: number, symbol?: string, signal?: AbortSignal) =>
+      get<NewsList>("/api/live/news", q({ limit, symbol }), signal),
+    symbols: (signal?: AbortSignal) => get<SymbolList>("/api/live/symbols", q(), signal),
+    trades: (signature: string | undefined, signal?: AbortSignal) =>
+      get<TradesResponse>("/api/live/trades", q({ signature }), signal),
+    /** Download links (text/csv). */
+    tradesCsvUrl: (signature?: string) => buildUrl("/api/live/trades.csv", q({ signature })),
+    pnlCsvUrl: (valuation: Valuation, signature?: string) =>
+      buildUrl("/api/live/pnl-series.csv", q({ valuation, signature })),
+    /** Server-Sent Events; `lastEventId` resumes after that event when reopening by hand. */
+    streamUrl: (lastEventId?: string | null) =>
+      buildUrl("/api/live/stream", q({ last_event_id: lastEventId })),
+  };
+}
+
+export type LiveApi = ReturnType<typeof liveApi>;
+
 export const api = {
   status: (signal?: AbortSignal) => get<ServerStatus>("/", undefined, signal),
-  modelStats: (signal?: AbortSignal, signature?: string) =>
-    get<ModelStatsResponse>("/api/live/model-stats", { signature }, signal),
-  pnlSeries: (valuation: Valuation, signal?: AbortSignal, signature?: string) =>
-    get<PnlSeriesResponse>("/api/live/pnl-series", { valuation, signature }, signal),
-  currentPositions: (signature: string, signal?: AbortSignal) =>
-    get<CurrentPositions>("/api/live/current-positions", { signature }, signal),
-  recentDecisions: (signature: string | undefined, limit: number, signal?: AbortSignal) =>
-    get<DecisionList>("/api/live/recent-decisions", { signature, limit }, signal),
-  stockDetail: (symbol: string, signal?: AbortSignal) =>
-    get<StockDetail>("/api/live/stock-detail", { symbol }, signal),
-  news: (limit: number, symbol?: string, signal?: AbortSignal) =>
-    get<NewsList>("/api/live/news", { limit, symbol }, signal),
-  symbols: (signal?: AbortSignal) => get<SymbolList>("/api/live/symbols", undefined, signal),
+  ...liveApi(null),
+  arenas: (signal?: AbortSignal) => get<ArenaList>("/api/arenas", undefined, signal),
+  experiments: (signal?: AbortSignal) =>
+    get<ExperimentList>("/api/experiments", undefined, signal),
+  experiment: (name: string, signal?: AbortSignal) =>
+    get<ExperimentDetail>(`/api/experiments/${encodeURIComponent(name)}`, undefined, signal),
   models: (configPath: string | undefined, signal?: AbortSignal) =>
     get<ModelList>("/api/models", { config_path: configPath }, signal),
   configs: (signal?: AbortSignal) => get<ConfigList>("/api/configs", undefined, signal),

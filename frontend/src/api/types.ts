@@ -39,6 +39,8 @@ export interface Job {
   signatures?: string[];
   agents: JobAgent[];
   log_tail: string[];
+  /** The arena (GET /api/arenas id) the job writes to. */
+  arena?: string;
 }
 
 export interface JobList {
@@ -88,6 +90,8 @@ export interface Holding {
   unrealized_pnl: number | null;
   unrealized_pnl_pct: number | null;
   purchase_date?: string | null;
+  /** Stock name when the data source knows it. */
+  name?: string | null;
 }
 
 export interface CurrentPositions {
@@ -131,7 +135,10 @@ export interface ModelStat {
   cost_per_decision_cny?: number | null;
   latency_p50_ms?: number | null;
   latency_p95_ms?: number | null;
-  pnl_cny?: number;
+  /** Equity minus initial cash. */
+  pnl_cny?: number | null;
+  /** Annualized volatility (issue-12 servers; older ones only send annualized_volatility_pct). */
+  volatility_pct?: number | null;
   pnl_net_of_cost_cny?: number | null;
   knowledge_cutoff?: string | null;
   /** A model agent without a knowledge cutoff: its results cannot be split at it. */
@@ -165,6 +172,7 @@ export interface ModelStatsResponse {
 export interface TradeAction {
   action: string;
   symbol?: string;
+  name?: string | null;
   amount?: number;
   price?: number;
   notional?: number;
@@ -204,6 +212,11 @@ export interface Decision {
   tokens_out: number;
   llm_errors: number;
   invalid_tool_calls: number;
+  /** Why the window failed (llm_error windows). */
+  error?: string | null;
+  /** The reasoning text was cut to a maximum length. */
+  truncated?: boolean;
+  duration_ms?: number | null;
 }
 
 export interface DecisionList {
@@ -249,11 +262,17 @@ export interface Indicators {
 export interface PricePoint {
   time: string;
   price: number | null;
+  /** Bar open/high/low/volume when the source has them (candles need all of open/high/low). */
+  open?: number | null;
+  high?: number | null;
+  low?: number | null;
+  volume?: number | null;
   indicators: Indicators | null;
 }
 
 export interface StockTrade {
   signature: string;
+  name?: string | null;
   time: string;
   action: string;
   amount: number | null;
@@ -262,6 +281,7 @@ export interface StockTrade {
 
 export interface StockDetail {
   symbol: string;
+  name?: string | null;
   prices: PricePoint[];
   news: NewsItem[];
   trades: StockTrade[];
@@ -294,3 +314,56 @@ export interface ConfigInfo {
 export interface ConfigList {
   data: ConfigInfo[];
 }
+
+// ---- issue 12: arenas, completed trades, live push (see the API contract) ----
+
+export interface ArenaInfo {
+  /** Config file stem, or "exp:<experiment>/<cell>" for an experiment cell. */
+  id: string;
+  kind: "config" | "experiment_cell" | string;
+  config: string;
+  period: { start: string; end: string };
+  data_source: "demo" | "files" | "akshare" | string;
+  synthetic: boolean;
+  data_root: string;
+  agents: string[];
+  /** Latest window recorded by any agent (the data's own clock, not the server's). */
+  last_window: string | null;
+  running_job: string | null;
+  default: boolean;
+}
+
+export interface ArenaList {
+  arenas: ArenaInfo[];
+}
+
+/** One FIFO round trip (partial exits split trades). */
+export interface CompletedTrade {
+  signature: string;
+  symbol: string;
+  name: string | null;
+  quantity: number;
+  entry_time: string;
+  exit_time: string;
+  holding_hours: number;
+  entry_price: number;
+  exit_price: number;
+  fees: number;
+  realized_pnl_net: number;
+}
+
+export interface TradeSummary {
+  count: number;
+  wins: number;
+  biggest_win: number | null;
+  biggest_loss: number | null;
+  realized_pnl_net: number;
+}
+
+export interface TradesResponse {
+  trades: CompletedTrade[];
+  summary: Record<string, TradeSummary>;
+}
+
+/** Event names of GET /api/live/stream. */
+export type LiveEventType = "fill" | "window_end" | "decision" | "job" | "reset";

@@ -2,6 +2,7 @@ import type { Decision, Rejection, ToolCallRecord, TradeAction } from "../api/ty
 import { colorFor } from "../lib/colors";
 import { int, money, shortTime } from "../lib/format";
 import { hrefFor } from "../lib/route";
+import { SymbolLink } from "./SymbolLink";
 
 /** Pretty-print JSON text (or an already parsed value); other text is shown as is. */
 export function prettyJson(value: unknown): string {
@@ -26,7 +27,7 @@ export function OutcomeBadge({ outcome }: { outcome: string }) {
 export function tradeText(t: TradeAction): string {
   const parts = [t.action];
   if (t.amount !== undefined) parts.push(int(t.amount));
-  if (t.symbol) parts.push(t.symbol);
+  if (t.symbol) parts.push(t.name ? `${t.symbol} ${t.name}` : t.symbol);
   if (t.price !== undefined) parts.push(`@ ${money(t.price)}`);
   return parts.join(" ");
 }
@@ -51,11 +52,7 @@ function TradeList({ trades }: { trades: TradeAction[] }) {
             <tr key={i}>
               <td className={t.action === "BUY" ? "buy" : "sell"}>{t.action}</td>
               <td>
-                {t.symbol ? (
-                  <a href={hrefFor({ view: "stock", symbol: t.symbol })}>{t.symbol}</a>
-                ) : (
-                  "—"
-                )}
+                {t.symbol ? <SymbolLink symbol={t.symbol} name={t.name} /> : "—"}
               </td>
               <td className="num">{int(t.amount)}</td>
               <td className="num">{money(t.price)}</td>
@@ -114,12 +111,32 @@ function ToolCalls({ calls }: { calls: ToolCallRecord[] }) {
   );
 }
 
-export function DecisionCard({ d, showAgent = false }: { d: Decision; showAgent?: boolean }) {
+/** The error of an llm_error window, shown as such. */
+export function DecisionError({ d }: { d: Decision }) {
+  if (!d.error) return null;
+  return (
+    <p className="decision-error" role="note" data-testid="decision-error">
+      Error: {d.error}
+    </p>
+  );
+}
+
+export function DecisionCard({
+  d,
+  showAgent = false,
+  highlight = false,
+}: {
+  d: Decision;
+  showAgent?: boolean;
+  highlight?: boolean;
+}) {
   return (
     <article
-      className={`decision decision-${d.outcome}`}
+      className={`decision decision-${d.outcome}${highlight ? " decision-linked" : ""}`}
       data-testid="decision"
       data-window={d.window_id}
+      id={`decision-${d.window_id}`}
+      aria-current={highlight ? "true" : undefined}
     >
       <header className="decision-head">
         <time className="decision-time">{d.decision_time}</time>
@@ -136,10 +153,15 @@ export function DecisionCard({ d, showAgent = false }: { d: Decision; showAgent?
           {d.invalid_tool_calls > 0 && (
             <span className="warn"> · {d.invalid_tool_calls} invalid tool calls</span>
           )}
+          {typeof d.duration_ms === "number" && <> · {durationText(d.duration_ms)}</>}
         </span>
       </header>
+      <DecisionError d={d} />
       {d.reasoning ? (
-        <p className="reasoning">{d.reasoning}</p>
+        <p className="reasoning">
+          {d.reasoning}
+          {d.truncated && <span className="muted"> … (truncated)</span>}
+        </p>
       ) : (
         <p className="reasoning muted">(no reasoning text)</p>
       )}
@@ -155,17 +177,32 @@ export function DecisionCard({ d, showAgent = false }: { d: Decision; showAgent?
   );
 }
 
-export function DecisionTimeline({ decisions }: { decisions: Decision[] }) {
+/** "850 ms", "12.3 s" */
+export function durationText(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function DecisionTimeline({
+  decisions,
+  highlight = null,
+}: {
+  decisions: Decision[];
+  highlight?: string | null;
+}) {
   return (
     <div className="timeline">
       {decisions.map((d) => (
-        <DecisionCard key={`${d.signature}-${d.window_id}`} d={d} />
+        <DecisionCard
+          key={`${d.signature}-${d.window_id}`}
+          d={d}
+          highlight={d.window_id === highlight}
+        />
       ))}
     </div>
   );
 }
 
-/** One-line summary for the arena feed. */
+/** One model-chat message of the arena feed: what was done, expandable reasoning, a link. */
 export function DecisionSummary({ d }: { d: Decision }) {
   const what =
     d.trades.length > 0
@@ -173,16 +210,31 @@ export function DecisionSummary({ d }: { d: Decision }) {
       : d.rejections.length > 0
         ? `${d.rejections.length} rejected`
         : "no trade";
+  const link = hrefFor({ view: "agent", signature: d.signature, decision: d.window_id });
   return (
     <li className="feed-item" data-testid="feed-item">
-      <span className="feed-time">{shortTime(d.decision_time)}</span>
-      <a className="agent-name" href={hrefFor({ view: "agent", signature: d.signature })}>
-        <span className="swatch" style={{ background: colorFor(d.signature) }} />
-        {d.signature}
-      </a>
-      <OutcomeBadge outcome={d.outcome} />
-      <span className="feed-what">{what}</span>
-      <span className="feed-reason muted">{d.reasoning ?? ""}</span>
+      <div className="feed-line">
+        <span className="feed-time">{shortTime(d.decision_time)}</span>
+        <a className="agent-name" href={hrefFor({ view: "agent", signature: d.signature })}>
+          <span className="swatch" style={{ background: colorFor(d.signature) }} />
+          {d.signature}
+        </a>
+        <OutcomeBadge outcome={d.outcome} />
+        <span className="feed-what">{what}</span>
+        <a className="feed-link" href={link} data-testid="decision-link">
+          open decision
+        </a>
+      </div>
+      <DecisionError d={d} />
+      {d.reasoning && (
+        <details className="feed-reason">
+          <summary>{d.reasoning}</summary>
+          <p className="reasoning">
+            {d.reasoning}
+            {d.truncated && <span className="muted"> … (truncated)</span>}
+          </p>
+        </details>
+      )}
     </li>
   );
 }

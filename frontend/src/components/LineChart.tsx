@@ -1,4 +1,6 @@
 import { useLayoutEffect, useMemo, useRef, useState } from "react";
+import { compact } from "../lib/format";
+import { type Candle, Candles, VOLUME_PANE_HEIGHT, VolumePane } from "./ChartExtras";
 
 export interface ChartSeries {
   key: string;
@@ -26,6 +28,10 @@ interface Props {
   height?: number;
   /** Draw a reference line at this value (e.g. 0 % return). */
   baseline?: number;
+  /** OHLC candles per category index (drawn under the series). */
+  candles?: Candle[];
+  /** Volume per category, drawn in a pane below the plot. */
+  volume?: (number | null)[];
   ariaLabel: string;
 }
 
@@ -77,6 +83,8 @@ export function LineChart({
   markers = [],
   height = 320,
   baseline,
+  candles = [],
+  volume,
   ariaLabel,
 }: Props) {
   const [wrapRef, width] = useWidth();
@@ -92,14 +100,17 @@ export function LineChart({
     const all: number[] = [];
     for (const s of visible) for (const v of s.values) if (v !== null) all.push(v);
     for (const m of markers) all.push(m.value);
+    for (const c of candles) all.push(c.high, c.low);
     if (baseline !== undefined && all.length) all.push(baseline);
     if (!all.length) return { ticks: [] as number[], yMin: 0, yMax: 1 };
     const t = niceTicks(Math.min(...all), Math.max(...all));
     return { ticks: t, yMin: t[0] ?? 0, yMax: t[t.length - 1] ?? 1 };
-  }, [visible, markers, baseline]);
+  }, [visible, markers, baseline, candles]);
 
   const x = (i: number) => PAD.left + (n <= 1 ? plotW / 2 : (i / (n - 1)) * plotW);
   const y = (v: number) => PAD.top + plotH - ((v - yMin) / (yMax - yMin || 1)) * plotH;
+  const step = n <= 1 ? plotW : plotW / (n - 1);
+  const hasVolume = volume !== undefined && volume.some((v) => v !== null);
 
   const paths = visible.map((s) => {
     let d = "";
@@ -142,6 +153,7 @@ export function LineChart({
           .filter((r): r is { s: ChartSeries; v: number } => r.v !== null)
           .sort((a, b) => b.v - a.v);
   const hoverMarkers = hover === null ? [] : markers.filter((m) => m.index === hover);
+  const hoverCandle = hover === null ? undefined : candles.find((c) => c.index === hover);
   const tipLeft = hover === null ? 0 : x(hover) + 12;
   const tipOnLeft = tipLeft > width - 240;
 
@@ -174,7 +186,7 @@ export function LineChart({
       <div className="chart-area">
         <svg
           width={width}
-          height={height}
+          height={height + (hasVolume ? VOLUME_PANE_HEIGHT : 0)}
           role="img"
           aria-label={ariaLabel}
           onMouseMove={onMove}
@@ -208,6 +220,17 @@ export function LineChart({
               {formatCategory(c)}
             </text>
           ))}
+          <Candles candles={candles} x={x} y={y} step={step} />
+          {hasVolume && (
+            <VolumePane
+              volume={volume ?? []}
+              x={x}
+              top={height}
+              height={VOLUME_PANE_HEIGHT - 8}
+              step={step}
+              left={PAD.left}
+            />
+          )}
           {paths.map(({ s, d }) => (
             <path
               key={s.key}
@@ -267,7 +290,7 @@ export function LineChart({
               <circle key={`h-${s.key}`} cx={x(hover)} cy={y(v)} r={3.5} fill={s.color} />
             ))}
         </svg>
-        {hover !== null && (hoverRows.length > 0 || hoverMarkers.length > 0) && (
+        {hover !== null && (hoverRows.length > 0 || hoverMarkers.length > 0 || hoverCandle) && (
           <div
             className="tooltip"
             role="tooltip"
@@ -278,6 +301,15 @@ export function LineChart({
             }
           >
             <div className="tooltip-title">{categories[hover]}</div>
+            {hoverCandle && (
+              <div className="tooltip-row">
+                O {formatValue(hoverCandle.open)} H {formatValue(hoverCandle.high)} L{" "}
+                {formatValue(hoverCandle.low)} C {formatValue(hoverCandle.close)}
+              </div>
+            )}
+            {hasVolume && volume?.[hover] != null && (
+              <div className="tooltip-row">Volume {compact(volume[hover] ?? 0)}</div>
+            )}
             {hoverRows.map(({ s, v }) => (
               <div key={s.key} className="tooltip-row">
                 <span className="swatch" style={{ background: s.color, borderColor: s.color }} />

@@ -1,19 +1,21 @@
 // One stable colour per agent (by signature), so an agent keeps its colour across views.
 // Each signature prefers a palette slot by hash; `assignColors` resolves clashes within the set
 // of agents on screen (sorted, so the same set always gets the same colours).
-const PALETTE = [
-  "#2f81f7",
-  "#e3724b",
-  "#3fb950",
-  "#d2a8ff",
-  "#f2cc60",
-  "#39c5cf",
-  "#ff7b9c",
-  "#a5d6ff",
-  "#b69a6b",
-  "#8ddb8c",
-  "#ffa657",
-  "#7ee787",
+// 12 colours picked to stay apart from each other (CIE76 ΔE ≥ 25 for every pair) and from the
+// dark background; the test checks both.
+export const PALETTE = [
+  "#4e8cff",
+  "#ff8c1a",
+  "#2fb344",
+  "#f06bc8",
+  "#ffe14d",
+  "#17c3d6",
+  "#e8453c",
+  "#a77bf3",
+  "#c49c6b",
+  "#a9b82a",
+  "#b4d2ff",
+  "#7ff0a0",
 ];
 
 export const BENCHMARK_COLOR = "#8b949e";
@@ -38,11 +40,11 @@ export function assignColors(signatures: readonly string[]): void {
     let slot = preferredSlot(sig);
     for (let k = 0; k < PALETTE.length && used.has(slot); k += 1) slot = (slot + 1) % PALETTE.length;
     used.add(slot);
-    assigned.set(sig, PALETTE[slot] ?? "#2f81f7");
+    assigned.set(sig, PALETTE[slot] ?? "#4e8cff");
   }
 }
 
 export function colorFor(signature: string): string {
   if (signature.startsWith("benchmark")) return BENCHMARK_COLOR;
-  return assigned.get(signature) ?? PALETTE[preferredSlot(signature)] ?? "#2f81f7";
+  return assigned.get(signature) ?? PALETTE[preferredSlot(signature)] ?? "#4e8cff";
 }

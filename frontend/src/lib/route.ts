@@ -2,7 +2,10 @@ import { useSyncExternalStore } from "react";
 
 export type Route =
   | { view: "arena" }
-  | { view: "agent"; signature: string | null }
+  | { view: "agent"; signature: string | null; decision?: string | null }
+  | { view: "positions" }
+  | { view: "trades" }
+  | { view: "experiments"; name: string | null }
   | { view: "stock"; symbol: string | null }
   | { view: "jobs"; jobId: string | null };
 
@@ -13,10 +16,18 @@ export function parseHash(hash: string): Route {
     .split("/")
     .filter(Boolean)
     .map((p) => decodeURIComponent(p));
-  const [head, arg] = parts;
+  const [head, arg, sub] = parts;
   switch (head) {
     case "agent":
-      return { view: "agent", signature: arg ?? null };
+      return sub
+        ? { view: "agent", signature: arg ?? null, decision: sub }
+        : { view: "agent", signature: arg ?? null };
+    case "positions":
+      return { view: "positions" };
+    case "trades":
+      return { view: "trades" };
+    case "experiments":
+      return { view: "experiments", name: arg ?? null };
     case "stock":
       return { view: "stock", symbol: arg ?? null };
     case "jobs":
@@ -30,8 +41,17 @@ export function hrefFor(route: Route): string {
   switch (route.view) {
     case "arena":
       return "#/";
-    case "agent":
-      return route.signature ? `#/agent/${encodeURIComponent(route.signature)}` : "#/agent";
+    case "agent": {
+      if (!route.signature) return "#/agent";
+      const agent = `#/agent/${encodeURIComponent(route.signature)}`;
+      return route.decision ? `${agent}/${encodeURIComponent(route.decision)}` : agent;
+    }
+    case "positions":
+      return "#/positions";
+    case "trades":
+      return "#/trades";
+    case "experiments":
+      return route.name ? `#/experiments/${encodeURIComponent(route.name)}` : "#/experiments";
     case "stock":
       return route.symbol ? `#/stock/${encodeURIComponent(route.symbol)}` : "#/stock";
     case "jobs":

@@ -6,6 +6,9 @@ import { stockChart } from "../views/StockView";
 import { nextDelay, MAX_BACKOFF_MS } from "../hooks/usePolling";
 import { compact, money, parseShown, pct, shortTime, stamp } from "../lib/format";
 import { hrefFor, parseHash } from "../lib/route";
+import { liveApi } from "../api/client";
+import { tradeText } from "../components/DecisionTimeline";
+import { holdingText } from "../components/TradesTable";
 import type { ModelStatsResponse, PnlSeriesResponse, StockDetail } from "../api/types";
 import statsFixture from "./fixtures/model_stats.json";
 import pnlFixture from "./fixtures/pnl_series_market.json";
@@ -88,5 +91,44 @@ describe("data shaping", () => {
   it("makes nice ticks", () => {
     expect(niceTicks(0, 10, 5)).toEqual([0, 2, 4, 6, 8, 10]);
     expect(niceTicks(-0.87, 1.23, 5)).toEqual([-1, -0.5, 0, 0.5, 1, 1.5]);
+  });
+});
+
+describe("issue-12 helpers", () => {
+  it("routes to positions, trades, experiments and an exact decision", () => {
+    expect(parseHash("#/agent/gpt-5/2025-11-05T14%3A00")).toEqual({
+      view: "agent",
+      signature: "gpt-5",
+      decision: "2025-11-05T14:00",
+    });
+    expect(hrefFor({ view: "agent", signature: "gpt-5", decision: "2025-11-05T14:00" })).toBe(
+      "#/agent/gpt-5/2025-11-05T14%3A00",
+    );
+    expect(parseHash("#/positions")).toEqual({ view: "positions" });
+    expect(parseHash("#/trades")).toEqual({ view: "trades" });
+    expect(parseHash("#/experiments/baselines_demo")).toEqual({ view: "experiments", name: "baselines_demo" });
+    expect(hrefFor({ view: "experiments", name: null })).toBe("#/experiments");
+  });
+
+  it("names the stock in trade summaries when the API knows it", () => {
+    expect(tradeText({ action: "BUY", symbol: "SH688981", name: "中芯国际", amount: 100, price: 114.38 })).toBe(
+      "BUY 100 SH688981 中芯国际 @ 114.38",
+    );
+    expect(tradeText({ action: "SELL", symbol: "SH688008", amount: 100, price: 99.8 })).toBe(
+      "SELL 100 SH688008 @ 99.80",
+    );
+  });
+
+  it("shows holding times in hours, long ones in days", () => {
+    expect(holdingText(27.5)).toBe("27.5 h");
+    expect(holdingText(434.5)).toBe("18.1 d");
+  });
+
+  it("builds arena-scoped live URLs and leaves the arena out when there is none", () => {
+    expect(liveApi("exp:baselines_demo/nov__r0").tradesCsvUrl("gpt-5")).toBe(
+      "/api/live/trades.csv?arena=exp%3Abaselines_demo%2Fnov__r0&signature=gpt-5",
+    );
+    expect(liveApi(null).streamUrl("12")).toBe("/api/live/stream?last_event_id=12");
+    expect(liveApi(null).pnlCsvUrl("cost")).toBe("/api/live/pnl-series.csv?valuation=cost");
   });
 });

@@ -1,17 +1,19 @@
-import { useState } from "react";
-import { api } from "../api/client";
-import type { CurrentPositions, ModelStat } from "../api/types";
+import { useEffect, useState } from "react";
+import type { ModelStat } from "../api/types";
 import { DecisionTimeline } from "../components/DecisionTimeline";
+import { HoldingsTable } from "../components/HoldingsTable";
 import { rankRows } from "../components/Leaderboard";
 import { PnlChart } from "../components/PnlChart";
 import { StatusBlock } from "../components/StatusBlock";
-import { usePolling } from "../hooks/usePolling";
+import { useLive } from "../live/useLive";
 import { colorFor } from "../lib/colors";
 import { compact, fixed, int, money, pct, stamp, tone } from "../lib/format";
-import { LIVE_INTERVAL_MS } from "../lib/intervals";
-import { hrefFor, navigate } from "../lib/route";
+import { navigate } from "../lib/route";
+import { TradesPanel } from "./TradesView";
 
 const PAGE = 20;
+/** Following a link to an old decision loads pages up to this many decisions. */
+const MAX_LIMIT = 500;
 
 function Stat({ label, value, className = "" }: { label: string; value: string; className?: string }) {
   return (
@@ -54,60 +56,15 @@ function StatGrid({ s }: { s: ModelStat }) {
   );
 }
 
-export function HoldingsTable({ pos }: { pos: CurrentPositions }) {
-  const invested = pos.holdings.reduce((a, h) => a + (h.market_value ?? 0), 0);
-  return (
-    <>
-      <div className="meta">
-        As of {stamp(pos.as_of)} · cash {money(pos.cash)} · holdings {money(invested)} · equity{" "}
-        {money(pos.equity)}
-      </div>
-      {pos.holdings.length === 0 ? (
-        <div className="state state-empty">All cash — no holdings.</div>
-      ) : (
-        <div className="table-wrap">
-          <table className="table" aria-label="Holdings">
-            <thead>
-              <tr>
-                <th>Symbol</th>
-                <th className="num">Shares</th>
-                <th className="num" title="Shares that may be sold today (T+1)">
-                  Sellable
-                </th>
-                <th className="num">Avg cost</th>
-                <th className="num">Last price</th>
-                <th className="num">Market value</th>
-                <th className="num">Unrealized PnL</th>
-                <th className="num">PnL %</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pos.holdings.map((h) => (
-                <tr key={h.symbol} data-testid={`holding-${h.symbol}`}>
-                  <td>
-                    <a href={hrefFor({ view: "stock", symbol: h.symbol })}>{h.symbol}</a>
-                  </td>
-                  <td className="num">{int(h.shares)}</td>
-                  <td className="num">{int(h.sellable)}</td>
-                  <td className="num">{money(h.avg_price, 4)}</td>
-                  <td className="num">{money(h.last_price)}</td>
-                  <td className="num">{money(h.market_value)}</td>
-                  <td className={`num ${tone(h.unrealized_pnl)}`}>{money(h.unrealized_pnl)}</td>
-                  <td className={`num ${tone(h.unrealized_pnl_pct)}`}>
-                    {pct(h.unrealized_pnl_pct, 2, true)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </>
-  );
-}
-
-export function AgentView({ signature }: { signature: string | null }) {
-  const stats = usePolling("model-stats", (signal) => api.modelStats(signal), LIVE_INTERVAL_MS);
+export function AgentView({
+  signature,
+  decision = null,
+}: {
+  signature: string | null;
+  /** window_id of a decision to show (a link from the model-chat feed). */
+  decision?: string | null;
+}) {
+  const stats = useLive("model-stats", (live, signal) => live.modelStats(signal));
   const ranked = stats.data
     ? rankRows(stats.data).flatMap((r) => (r.kind === "agent" ? [r.stat] : []))
     : [];
@@ -115,22 +72,26 @@ export function AgentView({ signature }: { signature: string | null }) {
   const stat = ranked.find((s) => s.signature === selected) ?? null;
   const [limit, setLimit] = useState(PAGE);
 
-  const positions = usePolling(
-    selected ? `pos-${selected}` : null,
-    (signal) => api.currentPositions(selected ?? "", signal),
-    LIVE_INTERVAL_MS,
+  const positions = useLive(selected ? `pos-${selected}` : null, (live, signal) =>
+    live.currentPositions(selected ?? "", signal),
   );
-  const pnl = usePolling(
-    selected ? `pnl-agent-${selected}` : null,
-    (signal) => api.pnlSeries("market", signal, selected ?? undefined),
-    LIVE_INTERVAL_MS,
+  const pnl = useLive(selected ? `pnl-agent-${selected}` : null, (live, signal) =>
+    live.pnlSeries("market", signal, selected ?? undefined),
   );
-  const decisions = usePolling(
+  const decisions = useLive(
     selected ? `dec-${selected}-${limit}` : null,
-    (signal) => api.recentDecisions(selected ?? undefined, limit, signal),
-    LIVE_INTERVAL_MS,
+    (live, signal) => live.recentDecisions(selected ?? undefined, limit, signal),
     { keepPrevious: true },
   );
+  const loaded = decisions.data?.data ?? null;
+  const found = decision !== null && loaded?.some((d) => d.window_id === decision) === true;
+  const more = decision !== null && loaded !== null && !found && loaded.length >= limit;
+  // The linked decision is older than the loaded page: load the next page (during render, so
+  // React restarts this render with the larger page instead of committing the old one).
+  if (more && limit < MAX_LIMIT) setLimit(limit + PAGE);
+  useEffect(() => {
+    if (found) document.getElementById(`decision-${decision}`)?.scrollIntoView?.({ block: "start" });
+  }, [found, decision]);
 
   return (
     <div className="stack">
@@ -214,6 +175,8 @@ export function AgentView({ signature }: { signature: string | null }) {
         </div>
       )}
 
+      {selected && <TradesPanel signature={selected} />}
+
       {selected && (
         <section className="panel">
           <header className="panel-head">
@@ -228,7 +191,7 @@ export function AgentView({ signature }: { signature: string | null }) {
           >
             {(d) => (
               <>
-                <DecisionTimeline decisions={d.data} />
+                <DecisionTimeline decisions={d.data} highlight={decision} />
                 {d.data.length >= limit && (
                   <button
                     type="button"

@@ -1,24 +1,18 @@
 import { useState } from "react";
-import { api } from "../api/client";
 import type { Valuation } from "../api/types";
 import { Leaderboard } from "../components/Leaderboard";
 import { type PnlMetric, PnlChart } from "../components/PnlChart";
 import { Segmented } from "../components/Segmented";
 import { StatusBlock } from "../components/StatusBlock";
-import { usePolling } from "../hooks/usePolling";
+import { useLive } from "../live/useLive";
 import { ago, stamp } from "../lib/format";
-import { LIVE_INTERVAL_MS } from "../lib/intervals";
 import { DecisionFeed } from "./DecisionFeed";
 
 export function ArenaView() {
   const [valuation, setValuation] = useState<Valuation>("market");
   const [metric, setMetric] = useState<PnlMetric>("return_pct");
-  const stats = usePolling("model-stats", (signal) => api.modelStats(signal), LIVE_INTERVAL_MS);
-  const pnl = usePolling(
-    `pnl-${valuation}`,
-    (signal) => api.pnlSeries(valuation, signal),
-    LIVE_INTERVAL_MS,
-  );
+  const stats = useLive("model-stats", (live, signal) => live.modelStats(signal));
+  const pnl = useLive(`pnl-${valuation}`, (live, signal) => live.pnlSeries(valuation, signal));
 
   return (
     <div className="stack">

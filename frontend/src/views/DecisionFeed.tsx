@@ -1,15 +1,11 @@
-import { api } from "../api/client";
 import { DecisionSummary } from "../components/DecisionTimeline";
 import { StatusBlock } from "../components/StatusBlock";
-import { usePolling } from "../hooks/usePolling";
-import { LIVE_INTERVAL_MS } from "../lib/intervals";
+import { useLive } from "../live/useLive";
 
 /** The most recent decisions of all agents, newest first. */
 export function DecisionFeed({ limit = 12 }: { limit?: number }) {
-  const feed = usePolling(
-    `feed-${limit}`,
-    (signal) => api.recentDecisions(undefined, limit, signal),
-    LIVE_INTERVAL_MS,
+  const feed = useLive(`feed-${limit}`, (live, signal) =>
+    live.recentDecisions(undefined, limit, signal),
   );
   return (
     <StatusBlock

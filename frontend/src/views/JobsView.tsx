@@ -3,6 +3,7 @@ import { ApiError, api, getApiToken, setApiToken } from "../api/client";
 import type { ConfigInfo, Job, JobAgent, ModelInfo, RunTradingRequest } from "../api/types";
 import { StatusBlock } from "../components/StatusBlock";
 import { usePolling } from "../hooks/usePolling";
+import { useLiveRefresh } from "../live/useLive";
 import { colorFor } from "../lib/colors";
 import { int, stamp } from "../lib/format";
 import {
@@ -11,6 +12,9 @@ import {
   STATIC_INTERVAL_MS,
 } from "../lib/intervals";
 import { hrefFor, navigate } from "../lib/route";
+
+/** Stream events after which the job list and the job shown are refetched. */
+const JOB_EVENTS = ["job"] as const;
 
 /** Job ids are long hex strings: show the first 8 characters (the full id is in the title). */
 export const shortId = (id: string) => (id.length > 12 ? id.slice(0, 8) : id);
@@ -306,6 +310,7 @@ function JobDetail({ jobId, onChanged }: { jobId: string; onChanged: () => void 
     },
     activeHint ? JOB_RUNNING_INTERVAL_MS : JOBS_IDLE_INTERVAL_MS,
   );
+  useLiveRefresh(job.refresh, JOB_EVENTS);
 
   async function stop() {
     setStopping(true);
@@ -402,6 +407,7 @@ export function JobsView({ jobId }: { jobId: string | null }) {
     },
     anyActive ? JOB_RUNNING_INTERVAL_MS : JOBS_IDLE_INTERVAL_MS,
   );
+  useLiveRefresh(jobs.refresh, JOB_EVENTS);
   const selected = jobId ?? null;
 
   return (

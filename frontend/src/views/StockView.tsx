@@ -1,26 +1,47 @@
 import { useState } from "react";
-import { api } from "../api/client";
-import type { NewsItem, StockDetail } from "../api/types";
+import type { NewsItem, PricePoint, StockDetail } from "../api/types";
+import type { Candle } from "../components/ChartExtras";
 import { type ChartMarker, type ChartSeries, LineChart } from "../components/LineChart";
 import { StatusBlock } from "../components/StatusBlock";
-import { usePolling } from "../hooks/usePolling";
+import { useLive } from "../live/useLive";
 import { colorFor } from "../lib/colors";
 import { int, money, shortTime, stamp } from "../lib/format";
-import { LIVE_INTERVAL_MS, STATIC_INTERVAL_MS } from "../lib/intervals";
+import { STATIC_INTERVAL_MS } from "../lib/intervals";
 import { hrefFor, navigate } from "../lib/route";
 
 const SYMBOL_RE = /^(SH|SZ)\d{6}$/;
 
-/** Price line (plus Bollinger bands when present) and one marker per agent trade. */
+/** A candle for every point with open, high, low and close. */
+export function candlesOf(prices: PricePoint[]): Candle[] {
+  return prices.flatMap((p, index) =>
+    p.open != null && p.high != null && p.low != null && p.price !== null
+      ? [{ index, open: p.open, high: p.high, low: p.low, close: p.price }]
+      : [],
+  );
+}
+
+/**
+ * Candles where the bars have open/high/low, else a close line (plus Bollinger bands when
+ * present), volume bars when known, and one marker per agent trade.
+ */
 export function stockChart(d: StockDetail): {
   categories: string[];
   series: ChartSeries[];
   markers: ChartMarker[];
+  candles: Candle[];
+  volume: (number | null)[] | undefined;
 } {
   const categories = d.prices.map((p) => p.time);
-  const series: ChartSeries[] = [
-    { key: "price", label: d.symbol, color: "#e6edf3", values: d.prices.map((p) => p.price) },
-  ];
+  const candles = candlesOf(d.prices);
+  const withCandle = new Set(candles.map((c) => c.index));
+  const closes = d.prices.map((p, i) => (withCandle.has(i) ? null : p.price));
+  const series: ChartSeries[] = [];
+  if (closes.some((v) => v !== null)) {
+    series.push({ key: "price", label: d.symbol, color: "#e6edf3", values: closes });
+  }
+  const volume = d.prices.some((p) => p.volume != null)
+    ? d.prices.map((p) => p.volume ?? null)
+    : undefined;
   const upper = d.prices.map((p) => p.indicators?.bb_upper ?? null);
   const lower = d.prices.map((p) => p.indicators?.bb_lower ?? null);
   if (upper.some((v) => v !== null)) {
@@ -47,7 +68,7 @@ export function stockChart(d: StockDetail): {
       label: `${t.signature} ${t.action} ${int(t.amount)} @ ${money(t.price)}`,
     });
   }
-  return { categories, series, markers };
+  return { categories, series, markers, candles, volume };
 }
 
 function NewsList({ news }: { news: NewsItem[] }) {
@@ -77,12 +98,15 @@ function NewsList({ news }: { news: NewsItem[] }) {
 }
 
 function StockPanels({ d }: { d: StockDetail }) {
-  const { categories, series, markers } = stockChart(d);
+  const { categories, series, markers, candles, volume } = stockChart(d);
   return (
     <>
       <section className="panel">
         <header className="panel-head">
-          <h2>{d.symbol} price per window</h2>
+          <h2>
+            {d.symbol}
+            {d.name && <span className="symbol-name"> {d.name}</span>} price per window
+          </h2>
           <span className="meta">
             ▲ buy · ▼ sell, coloured by agent · {d.trades.length} trades
           </span>
@@ -94,9 +118,11 @@ function StockPanels({ d }: { d: StockDetail }) {
             categories={categories}
             series={series}
             markers={markers}
+            candles={candles}
+            volume={volume}
             formatValue={(v) => money(v)}
             formatCategory={shortTime}
-            ariaLabel={`${d.symbol} price per decision window with agent trades`}
+            ariaLabel={`${d.symbol} price per decision window with agent trades${candles.length > 0 ? " (candles)" : ""}${volume ? " and volume" : ""}`}
           />
         )}
       </section>
@@ -162,13 +188,13 @@ function StockPanels({ d }: { d: StockDetail }) {
 export function StockView({ symbol }: { symbol: string | null }) {
   const [draft, setDraft] = useState(symbol ?? "");
   // Every symbol that appears in the data root's snapshots.
-  const symbols = usePolling("symbols", (signal) => api.symbols(signal), STATIC_INTERVAL_MS);
+  const symbols = useLive("symbols", (live, signal) => live.symbols(signal), {
+    intervalMs: STATIC_INTERVAL_MS,
+  });
   const known = symbols.data?.data ?? [];
   const chosen = symbol ?? known[0] ?? null;
-  const detail = usePolling(
-    chosen ? `stock-${chosen}` : null,
-    (signal) => api.stockDetail(chosen ?? "", signal),
-    LIVE_INTERVAL_MS,
+  const detail = useLive(chosen ? `stock-${chosen}` : null, (live, signal) =>
+    live.stockDetail(chosen ?? "", signal),
   );
   const valid = SYMBOL_RE.test(draft.trim().toUpperCase());
 
