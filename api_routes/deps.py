@@ -1,0 +1,156 @@
+"""Settings, per-app state and the dependencies every router shares."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, Response
+
+from agent_engine.jobs import JobManager
+from data_flow.live.store import Body, LiveStore
+from settings.config import (
+    PROJECT_ROOT,
+    SETTINGS_DIR,
+    SIGNATURE_RE,
+    SYMBOL_RE,
+    ArenaConfig,
+    ConfigError,
+    load_config,
+    resolve_settings_path,
+)
+
+VERSION = "0.1.0"
+DEFAULT_CONFIG = "default_config.json"
+SIGNATURE_PATTERN = SIGNATURE_RE.pattern
+SYMBOL_PATTERN = SYMBOL_RE.pattern
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    data_root: Path
+    token: str | None = None
+    cors_origins: list[str] = field(default_factory=lambda: ["http://localhost:5173"])
+    frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
+    stop_grace_seconds: float = 5.0
+    live_refresh_interval: float = 0.0
+
+    @classmethod
+    def from_env(cls) -> ApiSettings:
+        env = os.environ
+        root_text = env.get("ARENA_DATA_ROOT", "").strip()
+        if root_text:
+            data_root = Path(root_text).expanduser().resolve()
+        else:
+            try:
+                data_root = load_config(SETTINGS_DIR / DEFAULT_CONFIG).data_root()
+            except ConfigError:
+                data_root = PROJECT_ROOT / "data_flow"
+        origins = [o.strip() for o in env.get("ARENA_CORS_ORIGINS", "").split(",") if o.strip()]
+        return cls(
+            data_root=data_root,
+            token=env.get("ARENA_API_TOKEN", "").strip() or None,
+            cors_origins=origins or ["http://localhost:5173"],
+            stop_grace_seconds=float(env.get("ARENA_STOP_GRACE_SECONDS", "5") or 5),
+        )
+
+
+class AppState:
+    """Everything a request needs; created lazily on first use (or by the lifespan hook)."""
+
+    def __init__(self, settings: ApiSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._jobs: JobManager | None = None
+        self._store: LiveStore | None = None
+
+    @property
+    def jobs(self) -> JobManager:
+        if self._jobs is None:
+            with self._lock:
+                if self._jobs is None:
+                    self._jobs = JobManager(
+                        self.settings.data_root, grace_seconds=self.settings.stop_grace_seconds
+                    )
+        return self._jobs
+
+    @property
+    def store(self) -> LiveStore:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = LiveStore(
+                        self.settings.data_root,
+                        model_info=_config_model_info,
+                        min_refresh_interval=self.settings.live_refresh_interval,
+                    )
+        return self._store
+
+    def close(self) -> None:
+        if self._jobs is not None:
+            self._jobs.close()
+
+
+def _config_model_info(signature: str) -> tuple[str | None, str | None]:
+    try:
+        model = load_config(SETTINGS_DIR / DEFAULT_CONFIG).model(signature)
+    except ConfigError:
+        return None, None
+    return model.provider, model.basemodel
+
+
+async def get_state(request: Request) -> AppState:
+    # async on purpose: a sync dependency would cost a threadpool hop per request
+    return request.app.state.arena
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def require_token(request: Request, state: StateDep) -> None:
+    token = state.settings.token
+    if not token:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip(), token):
+        raise HTTPException(
+            status_code=401,
+            detail="missing or invalid bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def _json_body(request: Request, body: Body) -> Response:
+    """A cached JSON body; gzip-encoded (precomputed once per data version) when accepted."""
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(
+            content=body.gzip,
+            media_type=JSON,
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
+    return Response(content=body.raw, media_type=JSON, headers={"Vary": "Accept-Encoding"})
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=what)
+
+
+SignatureQuery = Annotated[str | None, Query(pattern=SIGNATURE_PATTERN, max_length=64)]
+RequiredSignature = Annotated[str, Query(pattern=SIGNATURE_PATTERN, max_length=64)]
+
+
+def _load_settings_config(config_path: str) -> ArenaConfig:
+    try:
+        return load_config(resolve_settings_path(config_path))
+    except ConfigError as err:
+        if "not found" in str(err):
+            raise HTTPException(
+                404, f"config_path: {config_path!r} not found in settings/"
+            ) from None
+        raise HTTPException(422, str(err)) from None
