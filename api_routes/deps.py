@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from agent_engine.jobs import JobManager
+from api_routes.registry import Arena, ArenaRegistry
 from data_flow.live.store import Body, LiveStore
 from settings.config import (
     PROJECT_ROOT,
@@ -68,6 +70,7 @@ class AppState:
         self._lock = threading.Lock()
         self._jobs: JobManager | None = None
         self._store: LiveStore | None = None
+        self._arenas: ArenaRegistry | None = None
 
     @property
     def jobs(self) -> JobManager:
@@ -90,6 +93,31 @@ class AppState:
                         min_refresh_interval=self.settings.live_refresh_interval,
                     )
         return self._store
+
+    @property
+    def arenas(self) -> ArenaRegistry:
+        if self._arenas is None:
+            with self._lock:
+                if self._arenas is None:
+                    self._arenas = ArenaRegistry(
+                        self.settings.data_root,
+                        default_config=DEFAULT_CONFIG,
+                        live_refresh_interval=self.settings.live_refresh_interval,
+                    )
+        return self._arenas
+
+    def arena(self, arena_id: str | None) -> Arena:
+        """The arena (None = default); HTTP 404 when unknown."""
+        try:
+            return self.arenas.get(arena_id)
+        except KeyError:
+            raise HTTPException(404, f"unknown arena '{arena_id}'") from None
+
+    def store_of(self, arena_id: str | None) -> LiveStore:
+        """The live store of an arena (None = default); HTTP 404 when unknown."""
+        if arena_id is None:
+            return self.store
+        return self.arenas.store(self.arena(arena_id), self.store)
 
     def close(self) -> None:
         if self._jobs is not None:
@@ -140,6 +168,25 @@ def _json_body(request: Request, body: Body) -> Response:
 def _not_found(what: str) -> HTTPException:
     return HTTPException(status_code=404, detail=what)
 
+
+ARENA_PATTERN = r"^[A-Za-z0-9_.:/-]{1,200}$"
+ArenaQuery = Annotated[
+    str | None,
+    Query(
+        pattern=ARENA_PATTERN,
+        max_length=200,
+        description="arena id (GET /api/arenas); default: the default config's arena",
+    ),
+]
+
+
+async def get_store(state: StateDep, arena: ArenaQuery = None) -> LiveStore:
+    if arena is None:  # the hot path: no settings scan
+        return state.store
+    return await run_in_threadpool(state.store_of, arena)
+
+
+StoreDep = Annotated[LiveStore, Depends(get_store)]
 
 SignatureQuery = Annotated[str | None, Query(pattern=SIGNATURE_PATTERN, max_length=64)]
 RequiredSignature = Annotated[str, Query(pattern=SIGNATURE_PATTERN, max_length=64)]

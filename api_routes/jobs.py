@@ -19,6 +19,7 @@ from api_routes.models import (
     RunTradingRequest,
     RunTradingResponse,
 )
+from api_routes.registry import config_arena_id
 from settings.config import ConfigError
 
 router = APIRouter()
@@ -40,6 +41,7 @@ def _job_public(state: AppState, job: Job) -> JobPublic:
         signatures=job.signatures,
         agents=[AgentProgress.model_validate(a) for a in state.jobs.agents(job)],
         log_tail=state.jobs.log_tail(job),
+        arena=config_arena_id(job.config_file) if job.config_file else None,
     )
 
 

@@ -10,7 +10,7 @@ from api_routes.deps import (
     SYMBOL_PATTERN,
     RequiredSignature,
     SignatureQuery,
-    StateDep,
+    StoreDep,
     _json_body,
     _not_found,
 )
@@ -37,12 +37,12 @@ router = APIRouter()
 )
 async def pnl_series(
     request: Request,
-    st: StateDep,
+    store: StoreDep,
     signature: SignatureQuery = None,
     valuation: Literal["market", "cost"] = "market",
 ) -> Response:
     try:
-        body = st.store.pnl_series(signature, valuation)
+        body = store.pnl_series(signature, valuation)
     except KeyError:
         raise _not_found(f"unknown signature {signature!r}") from None
     return _json_body(request, body)
@@ -55,9 +55,11 @@ async def pnl_series(
     responses=ERRORS,
     tags=["live"],
 )
-async def model_stats(request: Request, st: StateDep, signature: SignatureQuery = None) -> Response:
+async def model_stats(
+    request: Request, store: StoreDep, signature: SignatureQuery = None
+) -> Response:
     try:
-        body = st.store.model_stats(signature)
+        body = store.model_stats(signature)
     except KeyError:
         raise _not_found(f"unknown signature {signature!r}") from None
     return _json_body(request, body)
@@ -70,9 +72,9 @@ async def model_stats(request: Request, st: StateDep, signature: SignatureQuery 
     responses=ERRORS,
     tags=["live"],
 )
-def current_positions(st: StateDep, signature: RequiredSignature) -> dict[str, Any]:
+def current_positions(store: StoreDep, signature: RequiredSignature) -> dict[str, Any]:
     try:
-        return st.store.current_positions(signature)
+        return store.current_positions(signature)
     except KeyError:
         raise _not_found(f"unknown signature {signature!r}") from None
 
@@ -85,12 +87,12 @@ def current_positions(st: StateDep, signature: RequiredSignature) -> dict[str, A
     tags=["live"],
 )
 def recent_decisions(
-    st: StateDep,
+    store: StoreDep,
     signature: SignatureQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
     try:
-        return st.store.recent_decisions(signature, limit)
+        return store.recent_decisions(signature, limit)
     except KeyError:
         raise _not_found(f"unknown signature {signature!r}") from None
 
@@ -103,9 +105,9 @@ def recent_decisions(
     tags=["live"],
 )
 def stock_detail(
-    st: StateDep, symbol: Annotated[str, Query(pattern=SYMBOL_PATTERN)]
+    store: StoreDep, symbol: Annotated[str, Query(pattern=SYMBOL_PATTERN)]
 ) -> dict[str, Any]:
-    detail = st.store.stock_detail(symbol)
+    detail = store.stock_detail(symbol)
     if detail is None:
         raise _not_found(f"unknown symbol {symbol!r}")
     return detail
@@ -115,17 +117,17 @@ def stock_detail(
     "/api/live/news", name="news", response_model=NewsResponse, responses=ERRORS, tags=["live"]
 )
 def news(
-    st: StateDep,
+    store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     symbol: Annotated[str | None, Query(pattern=SYMBOL_PATTERN)] = None,
 ) -> dict[str, Any]:
-    if symbol is not None and symbol not in st.store.known_symbols():
+    if symbol is not None and symbol not in store.known_symbols():
         raise _not_found(f"unknown symbol {symbol!r}")
-    return st.store.news(limit, symbol)
+    return store.news(limit, symbol)
 
 
 @router.get("/api/live/symbols", name="symbols", response_model=SymbolsResponse, tags=["live"])
-def symbols(st: StateDep) -> SymbolsResponse:
+def symbols(store: StoreDep) -> SymbolsResponse:
     """Every symbol that appears in the data root's snapshots, sorted."""
-    known = sorted(st.store.known_symbols())
+    known = sorted(store.known_symbols())
     return SymbolsResponse(data=known, count=len(known))

@@ -62,6 +62,7 @@ class JobPublic(BaseModel):
     signatures: list[str] = []
     agents: list[AgentProgress]
     log_tail: list[str]
+    arena: str | None = None  # the arena id of the job's config (GET /api/arenas)
 
 
 class JobsPublic(BaseModel):
@@ -242,6 +243,29 @@ class BackupResponse(BaseModel):
     manifest: str
     members: int
     bytes: int
+
+
+class Period(BaseModel):
+    start: str
+    end: str
+
+
+class ArenaInfo(BaseModel):
+    id: str
+    kind: Literal["config", "experiment_cell"]
+    config: str
+    period: Period | None
+    data_source: str | None
+    synthetic: bool | None
+    data_root: str
+    agents: list[str]
+    last_window: str | None
+    running_job: str | None
+    default: bool
+
+
+class ArenasResponse(BaseModel):
+    arenas: list[ArenaInfo]
 
 
 class ErrorResponse(BaseModel):
