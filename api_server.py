@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
@@ -33,9 +34,12 @@ from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from api_routes import arenas, backups, jobs, live
+from api_routes import arenas, backups, jobs, live, metrics, stream
 from api_routes.deps import JSON, VERSION, ApiSettings, AppState
 from api_routes.experiments import experiments_router
+from api_routes.logs import uvicorn_log_config
+from api_routes.metrics import RequestMetricsMiddleware, make_registry
+from api_routes.stream import StreamHub
 
 __all__ = ["ApiSettings", "create_app", "is_loopback", "main"]
 
@@ -66,6 +70,7 @@ class LoopbackOnlyMiddleware:
 
 
 PRECOMPRESSED_PATHS = frozenset({"/api/live/pnl-series", "/api/live/model-stats"})
+NO_GZIP_PATHS = PRECOMPRESSED_PATHS | {"/api/live/stream"}  # an event stream is not buffered
 
 
 class SelectiveGZipMiddleware:
@@ -94,11 +99,14 @@ def _loopback_or_not_ip(host: str) -> bool:
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings.from_env()
     state = AppState(settings)
+    hub = StreamHub(state)
+    registry, request_seconds = make_registry(state)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         state.jobs.reconcile()
         yield
+        await hub.close()
         state.close()
 
     app = FastAPI(
@@ -109,22 +117,23 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,
     )
     app.state.arena = state
+    app.state.streams = hub
+    app.state.metrics_registry = registry
     app.include_router(experiments_router())
     # Large bodies (recent decisions, stock detail) are gzipped for clients that accept it; the
     # hot endpoints bypass this (they serve bodies compressed once per data version).
-    app.add_middleware(SelectiveGZipMiddleware, skip_paths=PRECOMPRESSED_PATHS)
+    app.add_middleware(SelectiveGZipMiddleware, skip_paths=NO_GZIP_PATHS)
     if not settings.token:
         app.add_middleware(LoopbackOnlyMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
     )
-    app.include_router(jobs.router)
-    app.include_router(live.router)
-    app.include_router(arenas.router)
-    app.include_router(backups.router)
+    app.add_middleware(RequestMetricsMiddleware, histogram=request_seconds)
+    for module in (jobs, live, stream, arenas, backups, metrics):
+        app.include_router(module.router)
 
     # Mounted even before the dashboard is built (check_dir=False): a later `npm run build`
     # is served without restarting the server; until then /app/ answers 404.
@@ -179,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--log-json",
+        action="store_true",
+        default=os.environ.get("ARENA_LOG_JSON", "").strip().lower() in ("1", "true", "yes"),
+        help="log one JSON object per line (also: ARENA_LOG_JSON=1)",
+    )
     args = parser.parse_args(argv)
     settings = ApiSettings.from_env()
     if not is_loopback(args.host) and not settings.token:
@@ -186,10 +201,25 @@ def main(argv: list[str] | None = None) -> int:
             f"refusing to listen on {args.host}: set ARENA_API_TOKEN to serve beyond loopback\n"
         )
         return 2
-    import uvicorn
-
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    app = create_app(settings)
+    kwargs: dict[str, Any] = {"log_level": args.log_level}
+    if args.log_json:
+        kwargs["log_config"] = uvicorn_log_config(args.log_level)
+    config = uvicorn.Config(app, host=args.host, port=args.port, **kwargs)
+    _Server(config, app.state.streams).run()
     return 0
+
+
+class _Server(uvicorn.Server):
+    """Ends the live event streams on SIGINT/SIGTERM (else they would hold shutdown open)."""
+
+    def __init__(self, config: uvicorn.Config, hub: StreamHub) -> None:
+        super().__init__(config)
+        self.hub = hub
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.hub.closing.set()
+        super().handle_exit(sig, frame)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ class ApiSettings:
     frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
     stop_grace_seconds: float = 5.0
     live_refresh_interval: float = 0.0
+    stream_poll_interval: float = 0.5  # seconds between two reads of an arena's new records
+    stream_heartbeat: float = 15.0
+    stream_buffer: int = 1000  # events kept per arena for Last-Event-ID resume
 
     @classmethod
     def from_env(cls) -> ApiSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -23,7 +24,11 @@ from api_routes.models import (
     PositionsResponse,
     StockDetail,
     SymbolsResponse,
+    TradesResponse,
 )
+from data_flow.live.trades import TRADE_FIELDS, to_csv
+
+PNL_FIELDS = ("signature", "time", "equity", "return_pct")
 
 router = APIRouter()
 
@@ -130,4 +135,70 @@ def news(
 def symbols(store: StoreDep) -> SymbolsResponse:
     """Every symbol that appears in the data root's snapshots, sorted."""
     known = sorted(store.known_symbols())
-    return SymbolsResponse(data=known, count=len(known))
+    names = store.names()
+    return SymbolsResponse(data=known, count=len(known), names={s: names.get(s) for s in known})
+
+
+@router.get(
+    "/api/live/trades",
+    name="trades",
+    response_model=TradesResponse,
+    responses=ERRORS,
+    tags=["live"],
+)
+def trades(store: StoreDep, signature: SignatureQuery = None) -> dict[str, Any]:
+    """Closed round trips, FIFO per agent and symbol (data_flow/live/trades.py)."""
+    try:
+        return store.trades(signature)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        content=text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/api/live/trades.csv",
+    name="trades_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **ERRORS},
+    tags=["live"],
+)
+def trades_csv(store: StoreDep, signature: SignatureQuery = None) -> Response:
+    """The trades of GET /api/live/trades as CSV (header row, one trade per line)."""
+    try:
+        data = store.trades(signature)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+    return _csv(to_csv(data["trades"], TRADE_FIELDS), "trades.csv")
+
+
+@router.get(
+    "/api/live/pnl-series.csv",
+    name="pnl_series_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **ERRORS},
+    tags=["live"],
+)
+def pnl_series_csv(
+    store: StoreDep,
+    signature: SignatureQuery = None,
+    valuation: Literal["market", "cost"] = "market",
+) -> Response:
+    """The series of GET /api/live/pnl-series as CSV: signature,time,equity,return_pct
+    (the agents' rows, then the benchmark's)."""
+    try:
+        body = json.loads(store.pnl_series(signature, valuation).raw)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+    rows = [
+        {"signature": series["signature"], **point}
+        for series in [*body["series"], body["benchmark"]]
+        for point in series["points"]
+    ]
+    return _csv(to_csv(rows, PNL_FIELDS), f"pnl-series-{valuation}.csv")

@@ -90,6 +90,7 @@ class PnlResponse(BaseModel):
 
 class HoldingView(BaseModel):
     symbol: str
+    name: str | None = None
     shares: int
     sellable: int
     avg_price: float
@@ -112,6 +113,7 @@ class SeriesStatsView(BaseModel):
     signature: str
     total_return_pct: float
     annualized_volatility_pct: float | None
+    volatility_pct: float | None = None  # the same figure (dashboard contract)
     sharpe: float | None
     max_drawdown_pct: float
 
@@ -136,11 +138,17 @@ class ModelStat(SeriesStatsView):
     model_calls: int
     mean_latency_ms: float | None
     windows_done: int
+    pnl_cny: float | None = None  # equity - initial cash
+
+
+class BenchmarkStats(SeriesStatsView):
+    equity: float | None = None
+    pnl_cny: float | None = None
 
 
 class ModelStatsResponse(BaseModel):
     data: list[ModelStat]
-    benchmark: SeriesStatsView
+    benchmark: BenchmarkStats
     updated_at: str
 
 
@@ -194,6 +202,7 @@ class StockTrade(BaseModel):
 
 class StockDetail(BaseModel):
     symbol: str
+    name: str | None = None
     prices: list[PricePoint]
     news: list[dict[str, Any]]
     trades: list[StockTrade]
@@ -207,6 +216,34 @@ class NewsResponse(BaseModel):
 class SymbolsResponse(BaseModel):
     data: list[str]
     count: int
+    names: dict[str, str | None] = {}  # symbol -> stock name (null when the source has none)
+
+
+class RoundTrip(BaseModel):
+    signature: str
+    symbol: str
+    name: str | None
+    quantity: int
+    entry_time: str
+    exit_time: str
+    holding_hours: float | None
+    entry_price: float
+    exit_price: float
+    fees: float
+    realized_pnl_net: float
+
+
+class TradeSummary(BaseModel):
+    count: int
+    wins: int
+    biggest_win: float | None
+    biggest_loss: float | None
+    realized_pnl_net: float
+
+
+class TradesResponse(BaseModel):
+    trades: list[RoundTrip]
+    summary: dict[str, TradeSummary]
 
 
 class ModelInfoView(BaseModel):

@@ -30,6 +30,8 @@ class SnapshotInfo:
     prices: dict[str, float | None]
     indicators: dict[str, Any]
     news: list[dict[str, Any]]
+    names: dict[str, str] = field(default_factory=dict)  # optional market_data[sym]["name"]
+    build_ms: float | None = None  # metadata.prefetch_duration_ms
 
     @property
     def symbols(self) -> list[str]:
@@ -46,12 +48,15 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
         return None
     prices: dict[str, float | None] = {}
     indicators: dict[str, Any] = {}
+    names: dict[str, str] = {}
     for sym, md in data["market_data"].items():
         if not isinstance(md, dict):
             continue
         price = md.get("current_price")
         prices[str(sym)] = float(price) if isinstance(price, int | float) and price > 0 else None
         indicators[str(sym)] = md.get("indicators")
+        if isinstance(md.get("name"), str) and md["name"]:
+            names[str(sym)] = md["name"]
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     news = [n for n in data.get("news") or [] if isinstance(n, dict)]
     return SnapshotInfo(
@@ -64,6 +69,12 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
         prices=prices,
         indicators=indicators,
         news=news,
+        names=names,
+        build_ms=(
+            float(meta["prefetch_duration_ms"])
+            if isinstance(meta.get("prefetch_duration_ms"), int | float)
+            else None
+        ),
     )
 
 
