@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,15 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api_server import ApiSettings, create_app
-from settings.config import SETTINGS_DIR
-from tests.api_fixtures import S1, AgentWriter, make_snapshot, scenario_config, write_scenario
+from data_flow.clock import SHANGHAI
+from data_flow.errors import DataUnavailableError
+from data_flow.snapshot_builder import build_snapshot
+from data_flow.sources.demo import DemoSource
+from data_flow.sources.files import FilesSource
+from settings.config import SETTINGS_DIR, DataConfig
+from tests.api_fixtures import S1, S2, AgentWriter, make_snapshot, scenario_config, write_scenario
 from tests.api_fixtures import write_snapshot as put_snapshot
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -177,3 +184,87 @@ def test_metrics_parse_with_known_values(roots: tuple[Path, Path]) -> None:
     assert value("arena_snapshot_build_seconds_sum", arena="default_config") == 0.004
     route = {"method": "GET", "route": "/api/live/model-stats", "status": "200"}
     assert value("arena_api_request_duration_seconds_count", **route) == 1
+
+
+@pytest.mark.slow
+def test_job_on_another_arena_shows_running_and_serves_live_data(
+    roots: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A config added to settings/ after the server started: its job links to its arena."""
+    name = f"test_tmp_{uuid.uuid4().hex}"
+    path = SETTINGS_DIR / f"{name}.json"
+    config = scenario_config(roots[1], date_range={"init_date": "2025-11-03",
+                                                   "end_date": "2025-12-31"})  # fmt: skip
+    settings = ApiSettings(data_root=roots[0], stop_grace_seconds=5.0)
+    with TestClient(create_app(settings)) as c:
+        assert name not in {a["id"] for a in c.get("/api/arenas").json()["arenas"]}
+        path.write_text(json.dumps(config), encoding="utf-8")
+        try:
+            job_id = c.post("/api/run-trading", json={"config_path": f"{name}.json"}).json()[
+                "job_id"
+            ]
+            assert c.get(f"/api/job/{job_id}").json()["arena"] == name
+            assert c.get("/api/jobs").json()["data"][0]["arena"] == name
+            arena = next(a for a in c.get("/api/arenas").json()["arenas"] if a["id"] == name)
+            assert arena["running_job"] == job_id
+            stats = wait_for(
+                lambda: (
+                    (s := c.get("/api/live/model-stats", params={"arena": name}).json()["data"])
+                    and len(s) == 2
+                and all(d["windows_done"] >= 1 for d in s)
+                    and s
+                ),
+                90,
+                "windows in the job's arena",
+            )
+            assert [d["signature"] for d in stats] == ["bh", "mom"]
+            arena = next(a for a in c.get("/api/arenas").json()["arenas"] if a["id"] == name)
+            assert arena["last_window"] is not None and arena["last_window"] >= "2025-11-03T10:30"
+            # the default arena (another data root) is untouched
+            assert c.get("/api/live/model-stats").json()["data"] == []
+            assert c.post(f"/api/stop/{job_id}").json()["status"] == "stopped"
+            arena = next(a for a in c.get("/api/arenas").json()["arenas"] if a["id"] == name)
+            assert arena["running_job"] is None
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def test_stock_names_flow_from_snapshots_into_the_api(tmp_path: Path) -> None:
+    w = AgentWriter(tmp_path, "trader")
+    w.seed("2025-11-03")
+    names = {S1: "澜起科技"}
+    for (dtime, count, price), order in (
+        (("2025-11-03 10:30:00", 1, 10.0), [("BUY", S1, 200)]),
+        (("2025-11-04 10:30:00", 1, 11.0), [("SELL", S1, 100)]),
+    ):
+        snap = make_snapshot(dtime, {S1: price, S2: 5.0}, names=names)
+        w.window(dtime, count, snap, put_snapshot(tmp_path, snap), order)
+    with TestClient(create_app(ApiSettings(data_root=tmp_path))) as c:
+        assert c.get("/api/live/symbols").json()["names"] == {S1: "澜起科技", S2: None}
+        pos = c.get("/api/live/current-positions", params={"signature": "trader"}).json()
+        assert [(h["symbol"], h["name"]) for h in pos["holdings"]] == [(S1, "澜起科技")]
+        assert c.get("/api/live/trades").json()["trades"][0]["name"] == "澜起科技"
+        assert c.get("/api/live/stock-detail", params={"symbol": S1}).json()["name"] == "澜起科技"
+        assert c.get("/api/live/stock-detail", params={"symbol": S2}).json()["name"] is None
+
+
+def test_sources_name_their_stocks(tmp_path: Path) -> None:
+    demo = DemoSource(42)
+    assert demo.stock_name(S1) == DemoSource(7).stock_name(S1)  # deterministic per symbol
+    assert demo.stock_name(S1) != demo.stock_name(S2)
+    moment = datetime(2025, 11, 3, 10, 30, tzinfo=SHANGHAI)
+    snap = build_snapshot(demo, moment, [S1, S2], DataConfig(source="demo"))
+    assert snap["market_data"][S1]["name"] == demo.stock_name(S1)
+    (tmp_path / "ai_stock_data.json").write_text("{}", encoding="utf-8")
+    files = FilesSource(tmp_path)
+    assert files.stock_name(S1) is None  # no names.csv: no names
+    (tmp_path / "names.csv").write_text(
+        f"symbol,name,industry\n{S1},澜起科技,半导体\n{S2},,\n", encoding="utf-8"
+    )
+    assert (FilesSource(tmp_path).stock_name(S1), FilesSource(tmp_path).stock_name(S2)) == (
+        "澜起科技",
+        None,
+    )
+    (tmp_path / "names.csv").write_text("code,title\n", encoding="utf-8")
+    with pytest.raises(DataUnavailableError, match="needs the columns symbol,name"):
+        FilesSource(tmp_path).stock_name(S1)

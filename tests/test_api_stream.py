@@ -126,7 +126,7 @@ def test_fill_arrives_and_resume_gets_only_later_events(server: tuple[str, Path]
     with httpx.stream("GET", base + "/api/live/stream", headers=headers, timeout=timeout) as r:
         events = Events(r)
         replay = [f for f in events.until("fill") if f[1] != "heartbeat"]
-    assert [i for i, _, _ in replay][0] == last_of_first + 1
+    assert replay[0][0] == last_of_first + 1
     assert all(i is not None and i > last_of_first for i, _, _ in replay)
     assert replay[-1][0] == fill_id
 
