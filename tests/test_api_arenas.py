@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,7 +20,7 @@ from data_flow.errors import DataUnavailableError
 from data_flow.snapshot_builder import build_snapshot
 from data_flow.sources.demo import DemoSource
 from data_flow.sources.files import FilesSource
-from settings.config import SETTINGS_DIR, DataConfig
+from settings.config import PROJECT_ROOT, SETTINGS_DIR, DataConfig
 from tests.api_fixtures import S1, S2, AgentWriter, make_snapshot, scenario_config, write_scenario
 from tests.api_fixtures import write_snapshot as put_snapshot
 from tests.waiting import wait_for
@@ -211,7 +213,7 @@ def test_job_on_another_arena_shows_running_and_serves_live_data(
                 lambda: (
                     (s := c.get("/api/live/model-stats", params={"arena": name}).json()["data"])
                     and len(s) == 2
-                and all(d["windows_done"] >= 1 for d in s)
+                    and all(d["windows_done"] >= 1 for d in s)
                     and s
                 ),
                 90,
@@ -268,3 +270,17 @@ def test_sources_name_their_stocks(tmp_path: Path) -> None:
     (tmp_path / "names.csv").write_text("code,title\n", encoding="utf-8")
     with pytest.raises(DataUnavailableError, match="needs the columns symbol,name"):
         FilesSource(tmp_path).stock_name(S1)
+
+
+def test_import_builds_no_app_until_asked() -> None:
+    code = (
+        "import api_server\n"
+        "print(api_server._app is None)\n"
+        "app = api_server.app\n"
+        "print(app is api_server.app, type(app).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "FastAPI"]
