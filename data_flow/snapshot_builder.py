@@ -156,6 +156,13 @@ def build_snapshot(
         s: _symbol_entry(source, s, moment, history_start, prev_day, cfg.recent_bars)
         for s in ordered
     }
+    # Optional stock names (`name`, only when the source knows one; older snapshots have none).
+    name_of = getattr(source, "stock_name", None)
+    if callable(name_of):
+        for s in ordered:
+            name = name_of(s)
+            if isinstance(name, str) and name:
+                market_data[s]["name"] = name
     missing = [s for s in ordered if market_data[s]["suspended"]]
     when = decision_time_text(moment)
     if len(missing) == len(ordered):

@@ -45,6 +45,7 @@ def make_snapshot(
     *,
     news: list[dict[str, Any]] | None = None,
     prev_close: dict[str, float] | None = None,
+    names: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     signature = "|".join(sorted(prices))
     market: dict[str, Any] = {}
@@ -66,6 +67,8 @@ def make_snapshot(
             "indicators": {"rsi": 50.0, "rsi_short": 50.0, "macd": None, "bb_upper": None,
                            "bb_middle": None, "bb_lower": None},
         }  # fmt: skip
+        if names and sym in names:
+            market[sym]["name"] = names[sym]
     snap: dict[str, Any] = {
         "schema_version": 1,
         "timestamp": timestamp,

@@ -101,6 +101,7 @@ def test_model_stats_exact(client: TestClient) -> None:
         "model": "buy_and_hold",
         "total_return_pct": 1.9872,
         "annualized_volatility_pct": round(sd * math.sqrt(252) * 100, 4),
+        "volatility_pct": round(sd * math.sqrt(252) * 100, 4),
         "sharpe": round((r1 + r2) / 2 / sd * math.sqrt(252), 4),
         "max_drawdown_pct": 0.0031,
         "win_rate_pct": 100.0,
@@ -152,8 +153,11 @@ def test_model_stats_exact(client: TestClient) -> None:
         "signature": "benchmark-equal-weight",
         "total_return_pct": 0.0,
         "annualized_volatility_pct": round(statistics.stdev([b1, b2]) * math.sqrt(252) * 100, 4),
+        "volatility_pct": round(statistics.stdev([b1, b2]) * math.sqrt(252) * 100, 4),
         "sharpe": round((b1 + b2) / 2 / statistics.stdev([b1, b2]) * math.sqrt(252), 4),
         "max_drawdown_pct": round(150000 / 1150000 * 100, 4),
+        "equity": 1000000.0,
+        "pnl_cny": 0.0,
     }
     one = client.get("/api/live/model-stats", params={"signature": "beta"}).json()
     assert [d["signature"] for d in one["data"]] == ["beta"]
@@ -169,7 +173,7 @@ def test_records_are_read_incrementally(root: Path) -> None:
             "cash": 899969.0,
             "equity": 1009969.0,
             "holdings": [
-                {"symbol": S1, "shares": 1000, "sellable": 0, "avg_price": 100.031,
+                {"symbol": S1, "name": None, "shares": 1000, "sellable": 0, "avg_price": 100.031,
                  "last_price": 110.0, "market_value": 110000.0, "unrealized_pnl": 9969.0,
                  "unrealized_pnl_pct": 9.9659, "purchase_date": "2025-11-03"},
             ],
@@ -242,7 +246,11 @@ def test_stock_detail_and_news(client: TestClient) -> None:
     assert [n["id"] for n in news["data"]] == ["n2", "n1"] and news["count"] == 2
     assert client.get("/api/live/news", params={"symbol": S1}).json()["count"] == 1
     assert client.get("/api/live/news", params={"limit": 1}).json()["count"] == 1
-    assert client.get("/api/live/symbols").json() == {"data": [S1, S2], "count": 2}
+    assert client.get("/api/live/symbols").json() == {
+        "data": [S1, S2],
+        "count": 2,
+        "names": {S1: None, S2: None},
+    }
 
 
 @pytest.mark.parametrize(
@@ -288,7 +296,7 @@ def test_empty_data_root(root: Path) -> None:
         empty = {"data": [], "count": 0, "left_off": 0}
         assert c.get("/api/live/recent-decisions").json() == empty
         assert c.get("/api/live/news").json() == {"data": [], "count": 0}
-        assert c.get("/api/live/symbols").json() == {"data": [], "count": 0}
+        assert c.get("/api/live/symbols").json() == {"data": [], "count": 0, "names": {}}
 
 
 def test_damaged_records_never_cause_5xx(root: Path) -> None:

@@ -57,7 +57,8 @@ def test_health(root: Path) -> None:
         assert {"health", "run_trading", "get_job", "list_jobs", "stop_job", "pnl_series",
                 "model_stats", "current_positions", "recent_decisions", "stock_detail", "news",
                 "list_models", "list_configs", "create_backup", "symbols", "list_experiments",
-                "get_experiment"} == ops  # fmt: skip
+                "get_experiment", "list_arenas", "trades", "trades_csv", "pnl_series_csv",
+                "live_stream", "metrics"} == ops  # fmt: skip
 
 
 def test_models_and_configs(root: Path, settings_config: tuple[str, Path]) -> None:

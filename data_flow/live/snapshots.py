@@ -34,6 +34,8 @@ class SnapshotInfo:
     None when neither is known (then the holding's average cost applies)."""
     indicators: dict[str, Any]
     news: list[dict[str, Any]]
+    names: dict[str, str] = field(default_factory=dict)  # optional market_data[sym]["name"]
+    build_ms: float | None = None  # metadata.prefetch_duration_ms
 
     @property
     def symbols(self) -> list[str]:
@@ -51,6 +53,7 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
     prices: dict[str, float | None] = {}
     quote_prices: dict[str, float | None] = {}
     indicators: dict[str, Any] = {}
+    names: dict[str, str] = {}
     for sym, md in data["market_data"].items():
         if not isinstance(md, dict):
             continue
@@ -63,6 +66,8 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
             quote = float(close) if positive else None
         quote_prices[str(sym)] = quote
         indicators[str(sym)] = md.get("indicators")
+        if isinstance(md.get("name"), str) and md["name"]:
+            names[str(sym)] = md["name"]
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     news = [n for n in data.get("news") or [] if isinstance(n, dict)]
     return SnapshotInfo(
@@ -76,6 +81,12 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
         quote_prices=quote_prices,
         indicators=indicators,
         news=news,
+        names=names,
+        build_ms=(
+            float(meta["prefetch_duration_ms"])
+            if isinstance(meta.get("prefetch_duration_ms"), int | float)
+            else None
+        ),
     )
 
 

@@ -45,6 +45,7 @@ from data_flow.live.economics import EconomicsCache, economics_stats
 from data_flow.live.metrics import RoundTripTracker, series_stats
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.tail import FileStamp
+from data_flow.live.trades import trades_response
 from data_flow.textsafe import utf8
 
 BENCHMARK_SIGNATURE = "benchmark-equal-weight"
@@ -162,6 +163,12 @@ class LiveStore:
         with self._lock:
             return sorted(s for s, v in self._agents.items() if v.initial_cash is not None)
 
+    def agent_views(self) -> list[AgentView]:
+        """The agents with a seeded ledger, refreshed (for metrics; read them under no lock)."""
+        with self._lock:
+            self.refresh()
+            return self._views(None)
+
     def has_agent(self, signature: str) -> bool:
         with self._lock:
             view = self._agents.get(signature)
@@ -263,8 +270,14 @@ class LiveStore:
             views = self._views(signature)
 
             def build() -> dict[str, Any]:
-                _, bstats, _ = self._benchmark_data()
-                bench = {"signature": BENCHMARK_SIGNATURE, **_stats_dict(bstats)}
+                bpoints, bstats, binitial = self._benchmark_data()
+                bequity = bpoints[-1]["equity"] if bpoints else round(binitial, 2)
+                bench = {
+                    "signature": BENCHMARK_SIGNATURE,
+                    **_stats_dict(bstats),
+                    "equity": bequity,
+                    "pnl_cny": round(bequity - binitial, 2),
+                }
                 return {
                     "data": [self._stats_item(v) for v in views],
                     "benchmark": bench,
@@ -338,6 +351,7 @@ class LiveStore:
             last_win = view.windows[view.order[-1]] if view.order else None
             cash = last_win.cash if last_win else series.initial
             holdings = []
+            names = self.names()
             total_mv = 0.0
             for sym, h in sorted((last_win.holdings() if last_win else {}).items()):
                 shares = as_int(h.get("shares"))
@@ -350,6 +364,7 @@ class LiveStore:
                 holdings.append(
                     {
                         "symbol": sym,
+                        "name": names.get(sym),
                         "shares": shares,
                         "sellable": as_int(h.get("sellable")),
                         "avg_price": round(avg, 4),
@@ -430,10 +445,25 @@ class LiveStore:
             )
             return {
                 "symbol": symbol,
+                "name": self.names().get(symbol),
                 "prices": [prices[t] for t in sorted(prices)],
                 "news": news_list[:50],
                 "trades": trades,
             }
+
+    def names(self) -> dict[str, str]:
+        """Stock names the snapshots carry (latest snapshot wins)."""
+        with self._lock:
+            out: dict[str, str] = {}
+            for snap in self.snapshots.all():
+                out.update(snap.names)
+            return out
+
+    def trades(self, signature: str | None) -> dict[str, Any]:
+        """FIFO round trips and a per-agent summary (data_flow/live/trades.py)."""
+        with self._lock:
+            self.refresh()
+            return trades_response(self._views(signature), self.names().get)
 
     def known_symbols(self) -> set[str]:
         with self._lock:
@@ -463,6 +493,7 @@ def _stats_dict(stats: Any) -> dict[str, Any]:
     return {
         "total_return_pct": round(stats.total_return_pct, 4),
         "annualized_volatility_pct": _r(stats.annualized_volatility_pct, 4),
+        "volatility_pct": _r(stats.annualized_volatility_pct, 4),  # alias (dashboard contract)
         "sharpe": _r(stats.sharpe, 4),
         "max_drawdown_pct": round(stats.max_drawdown_pct, 4),
     }

@@ -64,6 +64,19 @@ def base_price(symbol: str) -> float:
     return _round2(5.0 + 195.0 * u.next() ** 2)
 
 
+_NAME_HEADS = ("华", "中", "芯", "科", "天", "新", "海", "金", "光", "瑞", "恒", "博")
+_NAME_TAILS = ("科技", "微电子", "半导体", "智能", "生物", "材料", "电子", "精密")
+
+
+@functools.cache
+def demo_name(symbol: str) -> str:
+    """A generated, deterministic stock name (the demo market is synthetic, so are its names)."""
+    u = _Uniforms(f"astock-demo-name|{symbol}", 3)
+    first = _NAME_HEADS[int(u.next() * len(_NAME_HEADS))]
+    second = _NAME_HEADS[int(u.next() * len(_NAME_HEADS))]
+    return f"{first}{second}{_NAME_TAILS[int(u.next() * len(_NAME_TAILS))]}"
+
+
 @functools.cache
 def base_turnover(symbol: str) -> float:
     """Typical daily turnover in CNY (0.3-3 billion)."""
@@ -91,6 +104,9 @@ class DemoSource:
         self.seed = seed
         self._paths: dict[str, _Path] = {}
         self._lock = threading.Lock()
+
+    def stock_name(self, symbol: str) -> str:
+        return demo_name(symbol)
 
     # --- generation -----------------------------------------------------------------------
     def _generate_day(self, symbol: str, day: date, prev_close: float) -> tuple[list[Bar], float]:

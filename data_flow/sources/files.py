@@ -21,6 +21,7 @@ mark (spreadsheet exports often write one). Files are parsed once per source obj
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import math
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 STOCK_FILE = "ai_stock_data.json"
 NEWS_FILE = "news.csv"
+NAMES_FILE = "names.csv"  # optional: symbol,name[,industry]
 NEWS_REQUIRED_COLUMNS = ("title", "publish_time", "symbol")
 # utf-8-sig: reads plain UTF-8 and drops a leading byte-order mark.
 ENCODING = "utf-8-sig"
@@ -52,6 +54,7 @@ class _Parsed:
     hourly_times: dict[str, list[datetime]] = field(default_factory=dict)
     daily: dict[str, list[DailyBar]] = field(default_factory=dict)
     news: dict[str, list[NewsItem]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def _number(row: dict[str, Any], key: str, where: str) -> float:
@@ -130,7 +133,12 @@ class FilesSource:
                 symbol, sections.get(DAILY_SECTION) or [], stock_file
             )
         parsed.news = self._parse_news(self.path / NEWS_FILE)
+        parsed.names = _parse_names(self.path / NAMES_FILE)
         return parsed
+
+    def stock_name(self, symbol: str) -> str | None:
+        """From the optional names.csv beside the stock file (None without one)."""
+        return self._data().names.get(symbol)
 
     @staticmethod
     def _parse_hourly(symbol: str, rows: list[Any], where: Path) -> list[Bar]:
@@ -230,3 +238,23 @@ class FilesSource:
 
     def news(self, symbol: str, start: datetime, end: datetime) -> list[NewsItem]:
         return [n for n in self._data().news.get(symbol, []) if start <= n.publish_time <= end]
+
+
+def _parse_names(path: Path) -> dict[str, str]:
+    """`names.csv` (header `symbol,name[,industry]`); absent file: no names. Rows without a
+    symbol or name are skipped; an unreadable file or a missing column is a clear error."""
+    try:
+        text = path.read_text(encoding=ENCODING)
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataUnavailableError(f"files source: cannot read {path}: {err}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not {"symbol", "name"} <= set(reader.fieldnames or []):
+        raise DataUnavailableError(f"files source: {path} needs the columns symbol,name")
+    out: dict[str, str] = {}
+    for row in reader:
+        symbol, name = (row.get("symbol") or "").strip(), (row.get("name") or "").strip()
+        if symbol and name:
+            out[symbol] = name
+    return out

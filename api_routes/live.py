@@ -1,0 +1,204 @@
+"""Read-only live data of an arena: `/api/live/*`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api_routes.deps import (
+    SYMBOL_PATTERN,
+    RequiredSignature,
+    SignatureQuery,
+    StoreDep,
+    _json_body,
+    _not_found,
+)
+from api_routes.models import (
+    ERRORS,
+    DecisionsResponse,
+    ModelStatsResponse,
+    NewsResponse,
+    PnlResponse,
+    PositionsResponse,
+    StockDetail,
+    SymbolsResponse,
+    TradesResponse,
+)
+from data_flow.live.trades import TRADE_FIELDS, to_csv
+
+PNL_FIELDS = ("signature", "time", "equity", "return_pct")
+
+router = APIRouter()
+
+
+@router.get(
+    "/api/live/pnl-series",
+    name="pnl_series",
+    response_model=PnlResponse,
+    responses=ERRORS,
+    tags=["live"],
+)
+async def pnl_series(
+    request: Request,
+    store: StoreDep,
+    signature: SignatureQuery = None,
+    valuation: Literal["market", "cost"] = "market",
+) -> Response:
+    try:
+        body = store.pnl_series(signature, valuation)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+    return _json_body(request, body)
+
+
+@router.get(
+    "/api/live/model-stats",
+    name="model_stats",
+    response_model=ModelStatsResponse,
+    responses=ERRORS,
+    tags=["live"],
+)
+async def model_stats(
+    request: Request, store: StoreDep, signature: SignatureQuery = None
+) -> Response:
+    try:
+        body = store.model_stats(signature)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+    return _json_body(request, body)
+
+
+@router.get(
+    "/api/live/current-positions",
+    name="current_positions",
+    response_model=PositionsResponse,
+    responses=ERRORS,
+    tags=["live"],
+)
+def current_positions(store: StoreDep, signature: RequiredSignature) -> dict[str, Any]:
+    try:
+        return store.current_positions(signature)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+
+
+@router.get(
+    "/api/live/recent-decisions",
+    name="recent_decisions",
+    response_model=DecisionsResponse,
+    responses=ERRORS,
+    tags=["live"],
+)
+def recent_decisions(
+    store: StoreDep,
+    signature: SignatureQuery = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, Any]:
+    try:
+        return store.recent_decisions(signature, limit)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+
+
+@router.get(
+    "/api/live/stock-detail",
+    name="stock_detail",
+    response_model=StockDetail,
+    responses=ERRORS,
+    tags=["live"],
+)
+def stock_detail(
+    store: StoreDep, symbol: Annotated[str, Query(pattern=SYMBOL_PATTERN)]
+) -> dict[str, Any]:
+    detail = store.stock_detail(symbol)
+    if detail is None:
+        raise _not_found(f"unknown symbol {symbol!r}")
+    return detail
+
+
+@router.get(
+    "/api/live/news", name="news", response_model=NewsResponse, responses=ERRORS, tags=["live"]
+)
+def news(
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    symbol: Annotated[str | None, Query(pattern=SYMBOL_PATTERN)] = None,
+) -> dict[str, Any]:
+    if symbol is not None and symbol not in store.known_symbols():
+        raise _not_found(f"unknown symbol {symbol!r}")
+    return store.news(limit, symbol)
+
+
+@router.get("/api/live/symbols", name="symbols", response_model=SymbolsResponse, tags=["live"])
+def symbols(store: StoreDep) -> SymbolsResponse:
+    """Every symbol that appears in the data root's snapshots, sorted."""
+    known = sorted(store.known_symbols())
+    names = store.names()
+    return SymbolsResponse(data=known, count=len(known), names={s: names.get(s) for s in known})
+
+
+@router.get(
+    "/api/live/trades",
+    name="trades",
+    response_model=TradesResponse,
+    responses=ERRORS,
+    tags=["live"],
+)
+def trades(store: StoreDep, signature: SignatureQuery = None) -> dict[str, Any]:
+    """Closed round trips, FIFO per agent and symbol (data_flow/live/trades.py)."""
+    try:
+        return store.trades(signature)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        content=text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/api/live/trades.csv",
+    name="trades_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **ERRORS},
+    tags=["live"],
+)
+def trades_csv(store: StoreDep, signature: SignatureQuery = None) -> Response:
+    """The trades of GET /api/live/trades as CSV (header row, one trade per line)."""
+    try:
+        data = store.trades(signature)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+    return _csv(to_csv(data["trades"], TRADE_FIELDS), "trades.csv")
+
+
+@router.get(
+    "/api/live/pnl-series.csv",
+    name="pnl_series_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **ERRORS},
+    tags=["live"],
+)
+def pnl_series_csv(
+    store: StoreDep,
+    signature: SignatureQuery = None,
+    valuation: Literal["market", "cost"] = "market",
+) -> Response:
+    """The series of GET /api/live/pnl-series as CSV: signature,time,equity,return_pct
+    (the agents' rows, then the benchmark's)."""
+    try:
+        body = json.loads(store.pnl_series(signature, valuation).raw)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+    rows = [
+        {"signature": series["signature"], **point}
+        for series in [*body["series"], body["benchmark"]]
+        for point in series["points"]
+    ]
+    return _csv(to_csv(rows, PNL_FIELDS), f"pnl-series-{valuation}.csv")
