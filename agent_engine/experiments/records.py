@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from data_flow.fsio import iter_jsonl
+from data_flow.live.economics import Economics, read_economics
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.store import LiveStore
 
@@ -56,6 +58,25 @@ def read_run(cell_root: Path, snapshot_root: Path, signature: str) -> RunRecords
         trades=int(stats["trades"]),
         snapshot_hashes=decision_log_hashes(cell_root, signature),
     )
+
+
+def read_usage(
+    cell_root: Path, snapshot_root: Path, signature: str
+) -> tuple[dict[str, Any], list[float], Economics]:
+    """One agent's model-stats item in one cell (tokens, decisions, cost, PnL net of cost,
+    post-cutoff figures), the latency of every model call in its decision logs (retried
+    attempts included, as model-stats counts them), and its pricing and knowledge cutoff (the
+    config of its last `run_start`)."""
+    store = LiveStore(cell_root, snapshot_root=snapshot_root)
+    item = json.loads(store.model_stats(signature).raw)["data"][0]
+    agent_dir = cell_root / "agent_data" / signature
+    latencies = [
+        float(event["latency_ms"])
+        for path in sorted((agent_dir / "log").glob("*/*.jsonl"))
+        for event in iter_jsonl(path)
+        if event.get("type") == "model_call" and isinstance(event.get("latency_ms"), int | float)
+    ]
+    return item, latencies, read_economics(agent_dir / "manifest.jsonl", signature)
 
 
 def decision_log_hashes(cell_root: Path, signature: str) -> dict[str, str | None]:
