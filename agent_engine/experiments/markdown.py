@@ -15,10 +15,10 @@ def _ci(ci: list[float] | None, digits: int = 2) -> str:
     return "—" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
-def _cell(metric: dict[str, Any], stat: str = "mean") -> str:
+def _cell(metric: dict[str, Any], stat: str = "mean", digits: int = 2) -> str:
     if metric[stat] is None:
         return "—"
-    return f"{_num(metric[stat])} {_ci(metric[f'{stat}_ci'])}"
+    return f"{_num(metric[stat], digits)} {_ci(metric[f'{stat}_ci'], digits)}"
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -49,6 +49,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     out += ["", "Benchmark (equal-weight buy and hold of the universe, fees ignored):", ""]
     for period, b in sorted(report["benchmark"].items()):
         out.append(f"- {period}: {_num(b['total_return_pct'])} % over {b['days']} trading days")
+    out += _economics(report)
+    out += _post_cutoff(report)
     out += [
         "",
         "![equity fan chart](figures/equity_fan.png)",
@@ -79,6 +81,58 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _economics(report: dict[str, Any]) -> list[str]:
+    out = [
+        "",
+        "## Cost, latency and tokens",
+        "",
+        "Cost in CNY from each run's tokens and its model's pricing (baselines 0, — without "
+        "pricing); tokens and cost per decision and latency percentiles over all calls of all "
+        "runs; PnL net of cost per run, mean with interval.",
+        "",
+        "| model | tokens/decision | cost/decision | latency p50 ms | latency p95 ms "
+        "| cost/run | PnL | PnL net of cost |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in report["models"]:
+        e = m["economics"]
+        row = [
+            f"`{m['signature']}`",
+            _num(e["tokens_per_decision"], 1),
+            _num(e["cost_per_decision_cny"], 6),
+            _num(e["latency_p50_ms"]),
+            _num(e["latency_p95_ms"]),
+            _cell(e["cost_per_run_cny"], digits=4),
+            _cell(e["pnl_cny"]),
+            _cell(e["pnl_net_of_cost_cny"]),
+        ]
+        out.append("| " + " | ".join(row) + " |")
+    return out
+
+
+def _post_cutoff(report: dict[str, Any]) -> list[str]:
+    out = [
+        "",
+        "## After the knowledge cutoff",
+        "",
+        "Figures over the windows after each model's knowledge cutoff only (from the equity at "
+        "the last window on or before the cutoff day to the final equity).",
+        "",
+        "| model | cutoff | runs | windows | return % | PnL |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in report["models"]:
+        post = m["post_cutoff"]
+        if post is None:
+            cutoff = "**no cutoff**" if m["knowledge_cutoff_missing"] else "— (baseline)"
+            row = [cutoff, "—", "—", "—", "—"]
+        else:
+            row = [m["knowledge_cutoff"], str(post["runs"]), str(post["windows"])]
+            row += [_cell(post["return_pct"]), _cell(post["pnl_cny"])]
+        out.append(f"| `{m['signature']}` | " + " | ".join(row) + " |")
+    return out
 
 
 def _pairwise(report: dict[str, Any], level: str) -> list[str]:
@@ -126,10 +180,14 @@ def _runs(report: dict[str, Any]) -> list[str]:
         "",
         "## Runs",
         "",
-        "| cell | seed | days | trades | return % | Sharpe | max DD % | win rate % | excess % |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| cell | seed | days | trades | return % | Sharpe | max DD % | win rate % | excess % "
+        "| cost | PnL net of cost | post-cutoff return % |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["runs"]:
-        vals = " | ".join(_num(r[k]) for k in METRICS)
-        out.append(f"| `{r['cell_id']}` | {r['seed']} | {r['days']} | {r['trades']} | {vals} |")
+        vals = [_num(r[k]) for k in METRICS]
+        vals += [_num(r["inference_cost_cny"], 4), _num(r["pnl_net_of_cost_cny"], 4)]
+        vals.append(_num(r["post_cutoff_return_pct"]))
+        head = f"| `{r['cell_id']}` | {r['seed']} | {r['days']} | {r['trades']} | "
+        out.append(head + " | ".join(vals) + " |")
     return out

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from data_flow.live.economics import Economics, read_economics
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.store import LiveStore
-from data_flow.records.paths import log_files
+from data_flow.records.paths import log_files, manifest_path
 from data_flow.records.read import read_events
 
 
@@ -57,6 +59,24 @@ def read_run(cell_root: Path, snapshot_root: Path, signature: str) -> RunRecords
         trades=int(stats["trades"]),
         snapshot_hashes=decision_log_hashes(cell_root, signature),
     )
+
+
+def read_usage(
+    cell_root: Path, snapshot_root: Path, signature: str
+) -> tuple[dict[str, Any], list[float], Economics]:
+    """One agent's model-stats item in one cell (tokens, decisions, cost, PnL net of cost,
+    post-cutoff figures), the latency of every model call in its decision logs (retried
+    attempts included, as model-stats counts them), and its pricing and knowledge cutoff (the
+    config of its last `run_start`)."""
+    store = LiveStore(cell_root, snapshot_root=snapshot_root)
+    item = json.loads(store.model_stats(signature).raw)["data"][0]
+    latencies = [
+        float(event["latency_ms"])
+        for path in log_files(cell_root, signature)
+        for event in read_events(path)
+        if event.get("type") == "model_call" and isinstance(event.get("latency_ms"), int | float)
+    ]
+    return item, latencies, read_economics(manifest_path(cell_root, signature), signature)
 
 
 def decision_log_hashes(cell_root: Path, signature: str) -> dict[str, str | None]:

@@ -15,8 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from agent_engine.experiments import stats
-from agent_engine.experiments.records import RunRecords, hash_mismatches, read_run, store_hashes
+from agent_engine.experiments import economics, stats
+from agent_engine.experiments.economics import RunUsage, Sample
+from agent_engine.experiments.records import (
+    RunRecords,
+    hash_mismatches,
+    read_run,
+    read_usage,
+    store_hashes,
+)
 from agent_engine.experiments.run import cell_state
 from agent_engine.experiments.spec import Cell, Experiment
 from data_flow.fsio import atomic_write_bytes
@@ -41,9 +48,14 @@ class Run:
     returns: np.ndarray
     bench_returns: np.ndarray
     values: dict[str, float | None]
+    usage: RunUsage
+
+    def sample(self) -> Sample:
+        days = tuple(dict.fromkeys(p.day for p in self.records.points))
+        return Sample(self.usage, self.records.initial, self.returns, days)
 
 
-def _run(cell: Cell, rec: RunRecords) -> Run:
+def _run(cell: Cell, rec: RunRecords, usage: RunUsage) -> Run:
     pts = [(p.day, p.equity) for p in rec.points]
     bpts = [(p.day, p.equity) for p in rec.benchmark]
     rets = np.asarray(metrics.daily_returns(pts, rec.initial))
@@ -58,7 +70,7 @@ def _run(cell: Cell, rec: RunRecords) -> Run:
         "win_rate_pct": rec.win_rate_pct,
         "excess_return_pct": total - metrics.total_return_pct(blast, rec.initial),
     }
-    return Run(cell, rec, rets, brets, values)
+    return Run(cell, rec, rets, brets, values, usage)
 
 
 def collect_runs(experiment: Experiment, warnings: list[str]) -> tuple[list[Run], list[str]]:
@@ -79,7 +91,8 @@ def collect_runs(experiment: Experiment, warnings: list[str]) -> tuple[list[Run]
             )
             missing.append(cell.cell_id)
             continue
-        runs.append(_run(cell, rec))
+        usage = RunUsage.of(*read_usage(cell.root, cell.snapshot_root, cell.signature))
+        runs.append(_run(cell, rec, usage))
     return runs, missing
 
 
@@ -151,7 +164,8 @@ def build_report(experiment: Experiment) -> dict[str, Any]:
                 f"{stats.MIN_RUNS_ADVISED} runs tend to be narrower than {level:.0%}"
             )
         summary = {m: _metric_summary(experiment, sig, mruns, m, warnings) for m in METRICS}
-        models.append({"signature": sig, "runs": n, "metrics": summary})
+        entry = {"signature": sig, "runs": n, "metrics": summary}
+        models.append(entry | _economics(experiment, sig, mruns, warnings))
     _day_warnings(runs, warnings)
     ranks = _ranks(experiment, runs, sigs)
     for entry in models:
@@ -182,6 +196,20 @@ def build_report(experiment: Experiment) -> dict[str, Any]:
         "warnings": warnings,
     }
     return stats.clean(report)
+
+
+def _economics(
+    experiment: Experiment, sig: str, runs: list[Run], warnings: list[str]
+) -> dict[str, Any]:
+    """Cost, latency, tokens and the post-cutoff figures of one model (economics.py)."""
+    config = next(m for m in experiment.models if m.signature == sig)
+    baseline = config.provider == "baseline"
+    cutoff = config.knowledge_cutoff.isoformat() if config.knowledge_cutoff else None
+    samples = [r.sample() for r in runs]
+    out = {"economics": economics.model_economics(sig, samples, experiment.spec)}
+    out |= economics.model_cutoff(sig, samples, experiment.spec, cutoff, baseline)
+    warnings += economics.warnings_for(sig, out, baseline, len(runs))
+    return out
 
 
 def _day_warnings(runs: list[Run], warnings: list[str]) -> None:
@@ -305,7 +333,7 @@ def _run_row(r: Run) -> dict[str, Any]:
     c = r.cell
     row = {"cell_id": c.cell_id, "period": c.period, "signature": c.signature}
     row |= {"repeat": c.repeat, "seed": c.seed, "days": len(r.returns), "trades": r.records.trades}
-    return row | dict(r.values)
+    return row | dict(r.values) | economics.run_fields(r.usage)
 
 
 def _shown(path: Path) -> str:
