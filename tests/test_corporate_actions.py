@@ -290,3 +290,32 @@ def test_st_flag_from_the_actions_file_sets_snapshot_limits(
     assert entry["st"] is True
     assert (entry["limit_down"], entry["limit_up"]) == (111.2, 166.8)
     assert CorporateAction.from_record(DIVIDEND).cash_per_share == Decimal("0.2")
+
+
+def test_prompt_lists_upcoming_ex_dates_and_st_status() -> None:
+    from agent_engine.prompt import _market_table
+
+    row = {"current_price": 10.2, "prev_close": 10.0, "suspended": False, "st": True}
+    snap = {"market_data": {"SH600000": row}, "corporate_actions_upcoming": [DIVIDEND]}
+    text = _market_table(snap, ["SH600000"])
+    assert "| ST (±5% limit on the main board)" in text
+    assert text.endswith(
+        "Announced corporate actions (held at the close before the ex-date to receive them):\n"
+        "- SH688008 ex-date 2025-10-22: cash dividend 0.2000 CNY/share before tax"
+    )
+    assert "Announced" not in _market_table({"market_data": {"SH600000": row}}, ["SH600000"])
+
+
+def test_benchmark_gets_dividends_and_bonus_shares_once() -> None:
+    from data_flow.live.benchmark import _apply_actions
+
+    shares = {"SH688008": 100.0}
+    applied: set[tuple[str, str]] = set()
+    both = {**DIVIDEND, "bonus_per_share": 0.5}
+    cash = _apply_actions([both], shares, applied, "2025-10-21")
+    again = _apply_actions([both], shares, applied, "2025-10-21")
+    before_start = _apply_actions(
+        [{**both, "ex_date": "2025-10-01"}], shares, applied, "2025-10-21"
+    )
+    assert (cash, again, before_start) == (pytest.approx(20.0), 0.0, 0.0)
+    assert shares == {"SH688008": 150.0}

@@ -34,6 +34,8 @@ class SnapshotInfo:
     None when neither is known (then the holding's average cost applies)."""
     indicators: dict[str, Any]
     news: list[dict[str, Any]]
+    corporate_actions: list[dict[str, Any]] = field(default_factory=list)
+    """The snapshot's ``corporate_actions_effective`` (ex-date on or before its day)."""
 
     @property
     def symbols(self) -> list[str]:
@@ -76,6 +78,9 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
         quote_prices=quote_prices,
         indicators=indicators,
         news=news,
+        corporate_actions=[
+            a for a in data.get("corporate_actions_effective") or [] if isinstance(a, dict)
+        ],
     )
 
 
