@@ -12,6 +12,11 @@ Records, one JSON line each, ids consecutive from 0:
   ``tool_call_id``, the id of the model's `execute_trade` call in the window's decision log
   (how a resumed window finds the fills it already made; absent in records written before
   the field existed);
+- one record per corporate action applied before a window (`commit_corporate_action`,
+  agent_engine/corporate_actions.py): ``this_action = {action: "dividend", key, symbol, ex_date,
+  shares, cash_per_share, gross, tax, net, tax_rule, tax_lots}`` (cash += net) or ``{action:
+  "bonus", key, symbol, ex_date, shares_before, bonus_per_share, new_shares, shares_after,
+  avg_price_before, avg_price_after}``; `window_records` leaves them out;
 - one record per window that ended without a fill: ``this_action = {action: "no_trade",
   reason, reason_code}`` with reason_code one of `NoTradeCode`.
 
@@ -44,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_engine import crash_seam
+from agent_engine.corporate_actions import apply_record
 from agent_engine.orders import Fill
 from agent_engine.portfolio import Portfolio
 from agent_engine.rules import q2, to_decimal
@@ -64,6 +70,8 @@ class LedgerAction(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
     NO_TRADE = "no_trade"
+    DIVIDEND = "dividend"
+    BONUS = "bonus"
 
 
 class NoTradeCode(StrEnum):
@@ -75,6 +83,7 @@ class NoTradeCode(StrEnum):
 
 __all__ = ["FEE_KEYS", "Ledger", "ledger_path", "load_records", "validate_records", "window_id_of"]
 TRADE_ACTIONS = frozenset({LedgerAction.BUY.value, LedgerAction.SELL.value})
+CORPORATE_ACTIONS = frozenset({LedgerAction.DIVIDEND.value, LedgerAction.BONUS.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +187,11 @@ def validate_records(records: list[dict[str, Any]], path: Path) -> None:
             raise CorruptRecordError(f"{where} has invalid date {rec.get('date')!r}") from None
         cash = _money(positions.get("CASH"), f"{where} positions.CASH")
         if previous_cash is not None:
-            delta = _action_cash_delta(action, where) if kind in TRADE_ACTIONS else Decimal("0")
+            delta = Decimal("0")
+            if kind in TRADE_ACTIONS:
+                delta = _action_cash_delta(action, where)
+            elif kind == LedgerAction.DIVIDEND:
+                delta = _money(action.get("net"), f"{where} net")
             if q2(previous_cash + delta) != q2(cash):
                 raise CorruptRecordError(
                     f"{where}: CASH {cash} does not follow from the previous {previous_cash} "
@@ -248,8 +261,14 @@ class Ledger:
         return {r["window_id"] for r in self._records if r.get("window_id")}
 
     def window_records(self, window_id: str) -> list[dict[str, Any]]:
-        """The records of one window, oldest first."""
-        return [r for r in self._records if r.get("window_id") == window_id]
+        """The decision records (fills, no_trade) of one window, oldest first; corporate
+        actions applied before the window are not the window's decision."""
+        return [
+            r
+            for r in self._records
+            if r.get("window_id") == window_id
+            and r["this_action"].get("action") not in CORPORATE_ACTIONS
+        ]
 
     def last_window_id(self) -> str | None:
         for rec in reversed(self._records):
@@ -320,6 +339,28 @@ class Ledger:
         extra = {"tool_call_id": tool_call_id} if tool_call_id is not None else {}
         record = self._append(ref, trade_action(fill), after, snapshot_hash, extra)
         portfolio.apply(fill)
+        return record
+
+    def commit_corporate_action(
+        self,
+        window: Any,
+        action: dict[str, Any],
+        portfolio: Portfolio,
+        snapshot_hash: str | None,
+    ) -> dict[str, Any]:
+        """Record a dividend/bonus `action` (agent_engine.corporate_actions) in `window`, then
+        apply it to `portfolio`, exactly as `commit_fill` does for a fill; a refused commit
+        raises ValueError and changes nothing."""
+        ref = _as_window(window)
+        if portfolio.cash != self._cash:
+            raise ValueError(
+                f"portfolio cash {portfolio.cash} != last recorded {self._cash}: "
+                "the portfolio was changed outside the ledger"
+            )
+        after = copy.deepcopy(portfolio)
+        apply_record(after, action)
+        record = self._append(ref, action, after, snapshot_hash)
+        apply_record(portfolio, action)
         return record
 
     def append_no_trade(

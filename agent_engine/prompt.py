@@ -187,6 +187,7 @@ def _market_table(snapshot: Mapping[str, Any], symbols: Iterable[str]) -> str:
         ind = row.get("indicators") or {}
         macd = ind.get("macd") if isinstance(ind.get("macd"), Mapping) else {}
         status = " | SUSPENDED" if row.get("suspended") or row.get("current_price") is None else ""
+        status += " | ST (±5% limit on the main board)" if row.get("st") is True else ""
         lines.append(
             f"{symbol} | {_num(row.get('current_price'))} | {_num(row.get('change_pct'))} | "
             f"{_num(row.get('open'))} | {_num(row.get('high'))} | {_num(row.get('low'))} | "
@@ -195,7 +196,23 @@ def _market_table(snapshot: Mapping[str, Any], symbols: Iterable[str]) -> str:
             f"{_num(macd.get('histogram'), 3)} | {_num(ind.get('bb_lower'))}/"
             f"{_num(ind.get('bb_middle'))}/{_num(ind.get('bb_upper'))}{status}"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + _upcoming_actions(snapshot))
+
+
+def _upcoming_actions(snapshot: Mapping[str, Any]) -> list[str]:
+    """Announced corporate actions with a later ex-date (none: no lines, the table as before)."""
+    lines = []
+    for a in snapshot.get("corporate_actions_upcoming") or []:
+        parts = []
+        if a.get("cash_per_share"):
+            parts.append(f"cash dividend {_num(a['cash_per_share'], 4)} CNY/share before tax")
+        if a.get("bonus_per_share"):
+            parts.append(f"{_num(a['bonus_per_share'], 4)} bonus shares per share")
+        lines.append(f"- {a.get('symbol')} ex-date {a.get('ex_date')}: {', '.join(parts)}")
+    if not lines:
+        return []
+    head = "Announced corporate actions (held at the close before the ex-date to receive them):"
+    return ["", head, *lines]
 
 
 def _published_by(item: Mapping[str, Any], moment: datetime) -> bool:

@@ -44,7 +44,7 @@ def quotes_from_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Quote]:
         down = _price_or_none(row.get("limit_down"))
         board = board_of(symbol)
         if prev_close is not None and board is not None and (up is None or down is None):
-            calc_down, calc_up = price_limits(prev_close, board)
+            calc_down, calc_up = price_limits(prev_close, board, st=row.get("st") is True)
             up = up if up is not None else calc_up
             down = down if down is not None else calc_down
         quotes[symbol] = Quote(symbol, price, prev_close, up, down)

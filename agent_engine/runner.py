@@ -14,10 +14,12 @@ so a fill already in the ledger is never executed again.
 The windows after the last complete one run (see `windows_to_run`).
 
 Per window: ensure the shared snapshot (built once for all agents), roll the portfolio to the
-day (T+1), call `loop.run_window`, update the runtime env file. A window whose snapshot cannot be
-built (data failure; in live mode after retrying until its deadline) gets only a decision log
-with outcome `data_unavailable` (agent_engine.window_data): no ledger record, so it is not
-complete and a later run retries it; the run goes on and ends with exit code 3
+day (T+1), apply the corporate actions that are due (dividends, bonus shares:
+agent_engine/corporate_actions.py, exactly once), call `loop.run_window`, update the runtime
+env file. A window whose snapshot cannot be built (data failure; in live mode after retrying
+until its deadline) gets only a decision log with outcome `data_unavailable`
+(agent_engine.window_data): no ledger record, so it is not complete and a later run retries it;
+the run goes on and ends with exit code 3
 (`EXIT_NO_DATA`). Any other exception fails the agent.
 
 Progress goes to `progress` (the agent process prints it: `agent.log` under the orchestrator):
@@ -39,6 +41,7 @@ from typing import Any
 from agent_engine import progress as prog
 from agent_engine.agent_process import StopRequested, lock_agent
 from agent_engine.agent_task import AgentTask
+from agent_engine.corporate_actions import apply_due_actions
 from agent_engine.decision_log import count_attempts, decision_log_path, window_complete
 from agent_engine.lazy_source import LazySource
 from agent_engine.manifest import RunManifest
@@ -369,6 +372,14 @@ class AgentRun:
         st.snapshot_seconds += time.perf_counter() - t0
         if snap.created:
             st.snapshots_built += 1
+        apply_due_actions(
+            self.ledger,
+            portfolio,
+            snap.snapshot,
+            w,
+            snap.content_hash,
+            self.config.trading_rules.dividend_tax,
+        )
         t1 = time.perf_counter()
         ctx = self._window_context(
             config=self.config,

@@ -9,7 +9,14 @@ symbol with no such bar (suspended, or the day missing from the data) is reporte
 true``, ``current_price: null``, listed in ``metadata.missing_symbols`` and logged. If no symbol
 has a bar, the window has no market data and ``DataUnavailableError`` is raised instead of
 writing an empty snapshot. ``prev_close`` is the previous trading day's daily close, else the
-close of its last hourly bar; limit prices follow from it and the board.
+close of its last hourly bar; limit prices follow from it and the board (±5 % for a main-board
+stock the source marks ST on T's day: ``st: true``).
+
+Corporate actions (raw prices, `data_flow.corporate_actions`): on an ex-date ``prev_close`` is
+the exchange's ex-rights reference price ((close - cash per share) / (1 + bonus per share)), as
+exchanges publish it. ``corporate_actions_upcoming`` lists the actions announced before T's day
+with an ex-date after it (never one announced later); ``corporate_actions_effective`` those with
+an ex-date on T's day or up to 30 days before (the runner applies them to portfolios once).
 """
 
 from __future__ import annotations
@@ -23,6 +30,14 @@ from typing import Any
 
 from data_flow.calendar import is_trading_day, previous_trading_day, trading_days_back
 from data_flow.clock import SHANGHAI, decision_time_text, now_iso
+from data_flow.corporate_actions import (
+    CorporateAction,
+    effective,
+    ex_reference_price,
+    source_actions,
+    source_is_st,
+    upcoming,
+)
 from data_flow.errors import DataUnavailableError
 from data_flow.indicators import compute_indicators
 from data_flow.snapshot_store import SCHEMA_VERSION, seal, symbols_signature
@@ -71,12 +86,17 @@ def _symbol_entry(
     history_start: datetime,
     prev_day: date,
     recent_bars: int,
+    actions: list[CorporateAction],
 ) -> dict[str, Any]:
     raw = source.hourly_bars(symbol, history_start, moment)
     by_time = {b.time: b for b in raw if history_start <= b.time <= moment}  # never after T
     bars = [by_time[t] for t in sorted(by_time)]
     today = [b for b in bars if _day_of(b) == moment.date()]
     prev_close = _prev_close(source, symbol, prev_day, bars)
+    for action in actions:
+        if action.ex_date == moment.date() and prev_close is not None:
+            prev_close = float(ex_reference_price(Decimal(str(prev_close)), action))
+    st = source_is_st(source, symbol, moment.date())
 
     entry: dict[str, Any] = {
         "current_price": None,
@@ -91,11 +111,12 @@ def _symbol_entry(
         "limit_up": None,
         "limit_down": None,
         "suspended": not today,
+        "st": st,
         "recent_bars": [_bar_record(b) for b in bars[-recent_bars:]],
         "indicators": compute_indicators([b.close for b in bars]),
     }
     if prev_close is not None:
-        down, up = price_limits(Decimal(str(prev_close)), board_of(symbol))
+        down, up = price_limits(Decimal(str(prev_close)), board_of(symbol), st=st)
         entry["limit_up"], entry["limit_down"] = float(up), float(down)
     if today:
         last = today[-1]
@@ -152,8 +173,9 @@ def build_snapshot(
     first_day = trading_days_back(trade_date, HISTORY_TRADING_DAYS)
     history_start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=SHANGHAI)
 
+    actions = {s: source_actions(source, s) for s in ordered}
     market_data = {
-        s: _symbol_entry(source, s, moment, history_start, prev_day, cfg.recent_bars)
+        s: _symbol_entry(source, s, moment, history_start, prev_day, cfg.recent_bars, actions[s])
         for s in ordered
     }
     # Optional stock names (`name`, only when the source knows one; older snapshots have none).
@@ -163,6 +185,7 @@ def build_snapshot(
             name = name_of(s)
             if isinstance(name, str) and name:
                 market_data[s]["name"] = name
+    known = [a for s in ordered for a in actions[s]]
     missing = [s for s in ordered if market_data[s]["suspended"]]
     when = decision_time_text(moment)
     if len(missing) == len(ordered):
@@ -186,6 +209,8 @@ def build_snapshot(
         "symbols_signature": symbols_signature(ordered),
         "market_data": market_data,
         "news": news,
+        "corporate_actions_upcoming": [a.to_record() for a in upcoming(known, trade_date)],
+        "corporate_actions_effective": [a.to_record() for a in effective(known, trade_date)],
         "metadata": {
             "schema_version": SCHEMA_VERSION,
             "content_hash": "",

@@ -84,6 +84,8 @@ METADATA_KEYS = frozenset(
         "builder_pid",
     }
 )
+ACTION_LIST_KEYS = ("corporate_actions_upcoming", "corporate_actions_effective")
+"""Optional top-level lists (absent in snapshots built before corporate actions existed)."""
 NEWS_KEYS = frozenset({"id", "title", "content", "publish_time", "source", "url", "symbol"})
 
 
@@ -197,6 +199,10 @@ def validate_snapshot(snapshot: Any, where: str = "<snapshot>") -> str:
             raise fail(f"market_data.{symbol}: suspended must be true exactly when price is null")
     if not isinstance(snapshot["news"], list):
         raise fail("news must be a list")
+    for key in ACTION_LIST_KEYS:
+        actions = snapshot.get(key, [])
+        if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+            raise fail(f"{key} must be a list of objects")
     for i, item in enumerate(snapshot["news"]):
         if not isinstance(item, dict) or NEWS_KEYS - item.keys():
             raise fail(f"news[{i}] lacks keys")

@@ -83,10 +83,20 @@ def to_price(value: Decimal | float | int | str) -> Decimal:
     return d.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+ST_LIMIT_RATIO = Decimal("0.05")
+"""Main-board ST / *ST stocks: ±5 %. STAR and ChiNext ST stocks keep their board's ±20 %."""
+
+
+def limit_ratio(board: Board | str, *, st: bool = False) -> Decimal:
+    board = Board(board)
+    return ST_LIMIT_RATIO if st and board is Board.MAIN else LIMIT_RATIOS[board]
+
+
 def price_limits(
-    prev_close: Decimal | float | int | str, board: Board | str
+    prev_close: Decimal | float | int | str, board: Board | str, *, st: bool = False
 ) -> tuple[Decimal, Decimal]:
-    """(limit_down, limit_up) from the previous close: ``prev × (1 ∓ ratio)`` half-up to 0.01.
+    """(limit_down, limit_up) from the previous close: ``prev × (1 ∓ ratio)`` half-up to 0.01
+    (ratio: `limit_ratio`, ±5 % for a main-board ST stock).
 
     >>> price_limits(Decimal("2.05"), Board.MAIN)
     (Decimal('1.85'), Decimal('2.26'))
@@ -94,7 +104,7 @@ def price_limits(
     prev = prev_close if isinstance(prev_close, Decimal) else Decimal(str(prev_close))
     if not prev.is_finite() or prev <= 0:
         raise ValueError(f"previous close must be a positive price, got {prev_close!r}")
-    ratio = LIMIT_RATIOS[Board(board)]
+    ratio = limit_ratio(board, st=st)
     up = (prev * (1 + ratio)).quantize(CENT, rounding=ROUND_HALF_UP)
     down = (prev * (1 - ratio)).quantize(CENT, rounding=ROUND_HALF_UP)
     return down, up

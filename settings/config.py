@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -176,6 +176,10 @@ class TradingRules(_Strict):
     stamp_duty_rate: Decimal = Field(default=Decimal("0.0005"), ge=0, le=Decimal("0.01"))
     transfer_fee_rate: Decimal = Field(default=Decimal("0.00001"), ge=0, le=Decimal("0.01"))
     slippage_bps: Decimal = Field(default=Decimal("0"), ge=0, le=Decimal("1000"))
+    # Cash-dividend tax: "holding_period" (A-share rule by FIFO lot) or a flat rate in [0, 1].
+    dividend_tax: Literal["holding_period"] | Annotated[Decimal, Field(ge=0, le=1)] = (
+        "holding_period"
+    )
 
 
 class RiskManagement(_Strict):

@@ -36,6 +36,8 @@ class SnapshotInfo:
     news: list[dict[str, Any]]
     names: dict[str, str] = field(default_factory=dict)  # optional market_data[sym]["name"]
     build_ms: float | None = None  # metadata.prefetch_duration_ms
+    corporate_actions: list[dict[str, Any]] = field(default_factory=list)
+    """The snapshot's ``corporate_actions_effective`` (ex-date on or before its day)."""
 
     @property
     def symbols(self) -> list[str]:
@@ -87,6 +89,9 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
             if isinstance(meta.get("prefetch_duration_ms"), int | float)
             else None
         ),
+        corporate_actions=[
+            a for a in data.get("corporate_actions_effective") or [] if isinstance(a, dict)
+        ],
     )
 
 

@@ -165,6 +165,13 @@ def action_text(action: dict[str, Any]) -> str:
     kind = str(action.get("action", ""))
     if kind in FILL_ACTIONS:
         return f"{kind} {action.get('symbol')} x{action.get('amount')} @ {action.get('price')}"
+    if kind == "dividend":
+        return (
+            f"dividend {action.get('symbol')} {action.get('cash_per_share')}/share x"
+            f"{action.get('shares')}: +{action.get('net')} (tax {action.get('tax')})"
+        )
+    if kind == "bonus":
+        return f"bonus {action.get('symbol')} +{action.get('new_shares')} shares"
     if kind == "no_trade":
         code = action.get("reason_code")
         return f"no_trade ({code})" if code else "no_trade"

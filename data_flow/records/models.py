@@ -1,7 +1,8 @@
 """Typed records: ledger actions (a discriminated union on `action`) and decision-log events.
 
 Ledger: `LedgerRecord.parse(dict)` gives `this_action` as one of `SeedAction`, `TradeAction`
-(BUY/SELL), `NoTradeAction`, or `UnknownAction` for a kind this version does not know (readers
+(BUY/SELL), `NoTradeAction`, `DividendAction`, `BonusAction` (corporate actions), or
+`UnknownAction` for a kind this version does not know (readers
 never raise on it; `agent_engine.ledger.validate_records` rejects it). A new kind of record is
 one new class registered in `ACTION_TYPES`.
 
@@ -86,12 +87,66 @@ class NoTradeAction:
 
 
 @dataclass(frozen=True, slots=True)
+class DividendAction:
+    """A cash dividend credited at its ex-date (cash += net = gross - tax)."""
+
+    symbol: str
+    ex_date: str
+    shares: int
+    gross: Decimal
+    tax: Decimal
+    net: Decimal
+    kind: ClassVar[str] = "dividend"
+    is_fill: ClassVar[bool] = False
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> DividendAction:
+        zero = Decimal("0")
+        shares = raw.get("shares")
+        return cls(
+            symbol=str(raw.get("symbol")),
+            ex_date=str(raw.get("ex_date")),
+            shares=shares if isinstance(shares, int) and not isinstance(shares, bool) else 0,
+            gross=decimal_or_none(raw.get("gross")) or zero,
+            tax=decimal_or_none(raw.get("tax")) or zero,
+            net=decimal_or_none(raw.get("net")) or zero,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BonusAction:
+    """Bonus shares / conversion (送股/转增) added to a holding at its ex-date."""
+
+    symbol: str
+    ex_date: str
+    new_shares: int
+    shares_after: int
+    kind: ClassVar[str] = "bonus"
+    is_fill: ClassVar[bool] = False
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> BonusAction:
+        def count(key: str) -> int:
+            v = raw.get(key)
+            return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+        return cls(
+            symbol=str(raw.get("symbol")),
+            ex_date=str(raw.get("ex_date")),
+            new_shares=count("new_shares"),
+            shares_after=count("shares_after"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownAction:
     kind: str
     is_fill: ClassVar[bool] = False
 
 
-LedgerAction = SeedAction | TradeAction | NoTradeAction | UnknownAction
+LedgerAction = (
+    SeedAction | TradeAction | NoTradeAction | DividendAction | BonusAction | UnknownAction
+)
 ACTION_TYPES: dict[str, Any] = {
     "seed": lambda raw: SeedAction(),
     "BUY": TradeAction.parse,
@@ -100,6 +155,8 @@ ACTION_TYPES: dict[str, Any] = {
         raw.get("reason") if isinstance(raw.get("reason"), str) else None,
         raw.get("reason_code") if isinstance(raw.get("reason_code"), str) else None,
     ),
+    "dividend": DividendAction.parse,
+    "bonus": BonusAction.parse,
 }
 TRADE_KINDS = frozenset({"BUY", "SELL"})
 

@@ -16,6 +16,9 @@ present ones must be consistent (``low <= open, close <= high``).
 ``news.csv`` columns: title, content, publish_time, source, url, symbol, query, search_time. Only
 ``publish_time`` decides visibility. Both files are read as UTF-8 with or without a byte-order
 mark (spreadsheet exports often write one). Files are parsed once per source object.
+
+An optional ``corporate_actions.json`` beside them lists dividends, bonus shares and ST periods
+(format: `data_flow.corporate_actions`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from data_flow.clock import beijing
+from data_flow.corporate_actions import ActionsFile, CorporateAction, load_actions_file
 from data_flow.errors import DataUnavailableError
 from data_flow.sources.base import Bar, Coverage, DailyBar, NewsItem
 
@@ -103,6 +107,7 @@ class FilesSource:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._parsed: _Parsed | None = None
+        self._actions: ActionsFile | None = None
         self._lock = threading.Lock()
 
     # --- parsing (once) -------------------------------------------------------------------
@@ -238,6 +243,20 @@ class FilesSource:
 
     def news(self, symbol: str, start: datetime, end: datetime) -> list[NewsItem]:
         return [n for n in self._data().news.get(symbol, []) if start <= n.publish_time <= end]
+
+    # --- corporate actions and ST status (optional corporate_actions.json) ----------------
+    def _actions_file(self) -> ActionsFile:
+        with self._lock:
+            if self._actions is None:
+                self._actions = load_actions_file(self.path)
+            return self._actions
+
+    def corporate_actions(self, symbol: str) -> list[CorporateAction]:
+        """Every action of `symbol` in the file (the snapshot builder applies the as-of view)."""
+        return self._actions_file().for_symbol(symbol)
+
+    def is_st(self, symbol: str, day: date) -> bool:
+        return self._actions_file().is_st(symbol, day)
 
 
 def _parse_names(path: Path) -> dict[str, str]:
