@@ -12,6 +12,12 @@ Records, one JSON line each, ids consecutive from 0:
   ``tool_call_id``, the id of the model's `execute_trade` call in the window's decision log
   (how a resumed window finds the fills it already made; absent in records written before
   the field existed);
+- resting orders (agent_engine/resting_orders.py): ``this_action = {action: "order",
+  order_id, state, ...}`` for a placement (state ``working``), a cancellation, an expiry or a
+  rejection at fill time (cash and positions unchanged); a fill of a resting order is a BUY/SELL
+  record with an ``order`` object ``{order_id, state, filled, remaining, bar_time}``. These
+  records belong to the order book, not to the window's decision (`window_records` leaves
+  them out);
 - one record per window that ended without a fill: ``this_action = {action: "no_trade",
   reason, reason_code}`` with reason_code one of `NoTradeCode`.
 
@@ -64,6 +70,7 @@ class LedgerAction(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
     NO_TRADE = "no_trade"
+    ORDER = "order"
 
 
 class NoTradeCode(StrEnum):
@@ -127,6 +134,13 @@ def trade_action(fill: Fill) -> dict[str, Any]:
         "stamp_duty": float(fill.stamp_duty),
         "transfer_fee": float(fill.transfer_fee),
     }
+
+
+def is_order_book_record(record: dict[str, Any]) -> bool:
+    """A resting order's record: an `order` action or a fill with an ``order`` object."""
+    action = record.get("this_action")
+    kind = action.get("action") if isinstance(action, dict) else None
+    return kind == LedgerAction.ORDER.value or isinstance(record.get("order"), dict)
 
 
 def _money(value: Any, where: str) -> Decimal:
@@ -248,8 +262,13 @@ class Ledger:
         return {r["window_id"] for r in self._records if r.get("window_id")}
 
     def window_records(self, window_id: str) -> list[dict[str, Any]]:
-        """The records of one window, oldest first."""
-        return [r for r in self._records if r.get("window_id") == window_id]
+        """The records of one window's decision (market fills, `no_trade`), oldest first;
+        order-book records (see `is_order_book_record`) are left out."""
+        return [
+            r
+            for r in self._records
+            if r.get("window_id") == window_id and not is_order_book_record(r)
+        ]
 
     def last_window_id(self) -> str | None:
         for rec in reversed(self._records):
@@ -302,11 +321,14 @@ class Ledger:
         portfolio: Portfolio,
         snapshot_hash: str | None,
         tool_call_id: str | None = None,
+        order: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The one path by which a run changes a portfolio: write the fill's record, then apply
         the fill to `portfolio`, exactly once. A refused commit (a fill of another day, a
         portfolio that does not match the last record, a fill it cannot take) raises ValueError
-        and leaves both the portfolio and the ledger as they were."""
+        and leaves both the portfolio and the ledger as they were. `order`: the resting order's
+        state after this fill, stored in the same record (so a fill and its order's state are
+        written at once)."""
         ref = _as_window(window)
         if fill.trade_date != ref.day:
             raise ValueError(f"fill dated {fill.trade_date} recorded in window {ref.window_id}")
@@ -317,7 +339,9 @@ class Ledger:
             )
         after = copy.deepcopy(portfolio)
         after.apply(fill)
-        extra = {"tool_call_id": tool_call_id} if tool_call_id is not None else {}
+        extra: dict[str, Any] = {"tool_call_id": tool_call_id} if tool_call_id is not None else {}
+        if order is not None:
+            extra["order"] = order
         record = self._append(ref, trade_action(fill), after, snapshot_hash, extra)
         portfolio.apply(fill)
         return record
@@ -344,6 +368,25 @@ class Ledger:
             "reason_code": code.value,
         }
         return self._append(ref, action, portfolio, snapshot_hash)
+
+    def append_order(
+        self,
+        window: Any,
+        action: dict[str, Any],
+        portfolio: Portfolio,
+        snapshot_hash: str | None,
+        tool_call_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Record a resting order's state change (``action["action"] == "order"``)."""
+        if action.get("action") != LedgerAction.ORDER.value:
+            raise ValueError(f"not an order action: {action.get('action')!r}")
+        if portfolio.cash != self._cash:
+            raise ValueError(
+                f"portfolio cash {portfolio.cash} != last recorded {self._cash}: "
+                "the portfolio was changed outside the ledger"
+            )
+        extra = {"tool_call_id": tool_call_id} if tool_call_id is not None else {}
+        return self._append(_as_window(window), action, portfolio, snapshot_hash, extra)
 
     def close(self) -> None:
         self._appender.close()

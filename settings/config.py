@@ -176,6 +176,8 @@ class TradingRules(_Strict):
     stamp_duty_rate: Decimal = Field(default=Decimal("0.0005"), ge=0, le=Decimal("0.01"))
     transfer_fee_rate: Decimal = Field(default=Decimal("0.00001"), ge=0, le=Decimal("0.01"))
     slippage_bps: Decimal = Field(default=Decimal("0"), ge=0, le=Decimal("1000"))
+    # Resting orders: one bar fills at most this share of its volume (null: no cap).
+    max_volume_participation: Decimal | None = Field(default=Decimal("0.1"), gt=0, le=1)
 
 
 class RiskManagement(_Strict):

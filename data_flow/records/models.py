@@ -1,9 +1,10 @@
 """Typed records: ledger actions (a discriminated union on `action`) and decision-log events.
 
 Ledger: `LedgerRecord.parse(dict)` gives `this_action` as one of `SeedAction`, `TradeAction`
-(BUY/SELL), `NoTradeAction`, or `UnknownAction` for a kind this version does not know (readers
-never raise on it; `agent_engine.ledger.validate_records` rejects it). A new kind of record is
-one new class registered in `ACTION_TYPES`.
+(BUY/SELL), `NoTradeAction`, `OrderAction` (a resting order's state change), or
+`UnknownAction` for a kind this version does not know (readers never raise on it;
+`agent_engine.ledger.validate_records` rejects it). A new kind of record is one new class
+registered in `ACTION_TYPES`.
 
 Decision logs: every event is `{"type", "schema_version", "ts_recorded", ...}` (`event_dict`);
 `window_end_fields` is the one constructor of a `window_end` (used by the loop, by the record
@@ -86,12 +87,28 @@ class NoTradeAction:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderAction:
+    """A resting order's state change (agent_engine/resting_orders.py): `state` is the order's
+    state after it (working, cancelled, expired, rejected); fills are BUY/SELL records with an
+    ``order`` object instead. Cash and positions are unchanged."""
+
+    order_id: str
+    state: str
+    kind: ClassVar[str] = "order"
+    is_fill: ClassVar[bool] = False
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> OrderAction:
+        return cls(str(raw.get("order_id") or ""), str(raw.get("state") or ""))
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownAction:
     kind: str
     is_fill: ClassVar[bool] = False
 
 
-LedgerAction = SeedAction | TradeAction | NoTradeAction | UnknownAction
+LedgerAction = SeedAction | TradeAction | NoTradeAction | OrderAction | UnknownAction
 ACTION_TYPES: dict[str, Any] = {
     "seed": lambda raw: SeedAction(),
     "BUY": TradeAction.parse,
@@ -100,6 +117,7 @@ ACTION_TYPES: dict[str, Any] = {
         raw.get("reason") if isinstance(raw.get("reason"), str) else None,
         raw.get("reason_code") if isinstance(raw.get("reason_code"), str) else None,
     ),
+    "order": OrderAction.parse,
 }
 TRADE_KINDS = frozenset({"BUY", "SELL"})
 
