@@ -312,14 +312,8 @@ class OrderDesk:
         quantity = liquidity_cap(order, bar, self.participation)
         if quantity <= 0:
             return None
-        row = market.get(order.symbol) or {}
-        quote = Quote(
-            order.symbol,
-            price,
-            to_decimal(row.get("prev_close")),
-            to_decimal(row.get("limit_up")),
-            to_decimal(row.get("limit_down")),
-        )
+        base = quotes.get(order.symbol) or Quote(order.symbol, None)
+        quote = Quote(order.symbol, price, base.prev_close, base.limit_up, base.limit_down)
         priced = {**quotes, order.symbol: quote}
         portfolio = self.ledger.portfolio
         result = self.broker.execute(
