@@ -281,7 +281,7 @@ class OrderDesk:
         for stamp, _rank, order, bar in events:
             if not order.open:
                 continue
-            rec = self._try_fill(order, bar, stamp, market, quotes, snapshot_hash, window)
+            rec = self._try_fill(order, bar, stamp, quotes, snapshot_hash, window)
             if rec is not None:
                 written.append(rec)
             if order.open:
@@ -301,7 +301,6 @@ class OrderDesk:
         order: RestingOrder,
         bar: Mapping[str, Any],
         stamp: datetime,
-        market: Mapping[str, Any],
         quotes: Mapping[str, Quote],
         snapshot_hash: str | None,
         window: Any,
