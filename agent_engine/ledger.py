@@ -17,6 +17,12 @@ Records, one JSON line each, ids consecutive from 0:
   shares, cash_per_share, gross, tax, net, tax_rule, tax_lots}`` (cash += net) or ``{action:
   "bonus", key, symbol, ex_date, shares_before, bonus_per_share, new_shares, shares_after,
   avg_price_before, avg_price_after}``; `window_records` leaves them out;
+- resting orders (agent_engine/resting_orders.py): ``this_action = {action: "order",
+  order_id, state, ...}`` for a placement (state ``working``), a cancellation, an expiry or a
+  rejection at fill time (cash and positions unchanged); a fill of a resting order is a BUY/SELL
+  record with an ``order`` object ``{order_id, state, filled, remaining, bar_time}``. These
+  records belong to the order book, not to the window's decision (`window_records` leaves
+  them out);
 - one record per window that ended without a fill: ``this_action = {action: "no_trade",
   reason, reason_code}`` with reason_code one of `NoTradeCode`.
 
@@ -72,6 +78,7 @@ class LedgerAction(StrEnum):
     NO_TRADE = "no_trade"
     DIVIDEND = "dividend"
     BONUS = "bonus"
+    ORDER = "order"
 
 
 class NoTradeCode(StrEnum):
@@ -136,6 +143,13 @@ def trade_action(fill: Fill) -> dict[str, Any]:
         "stamp_duty": float(fill.stamp_duty),
         "transfer_fee": float(fill.transfer_fee),
     }
+
+
+def is_order_book_record(record: dict[str, Any]) -> bool:
+    """A resting order's record: an `order` action or a fill with an ``order`` object."""
+    action = record.get("this_action")
+    kind = action.get("action") if isinstance(action, dict) else None
+    return kind == LedgerAction.ORDER.value or isinstance(record.get("order"), dict)
 
 
 def _money(value: Any, where: str) -> Decimal:
@@ -262,12 +276,14 @@ class Ledger:
 
     def window_records(self, window_id: str) -> list[dict[str, Any]]:
         """The decision records (fills, no_trade) of one window, oldest first; corporate
-        actions applied before the window are not the window's decision."""
+        actions applied before the window and order-book records (see `is_order_book_record`)
+        are not the window's decision."""
         return [
             r
             for r in self._records
             if r.get("window_id") == window_id
             and r["this_action"].get("action") not in CORPORATE_ACTIONS
+            and not is_order_book_record(r)
         ]
 
     def last_window_id(self) -> str | None:
@@ -321,11 +337,14 @@ class Ledger:
         portfolio: Portfolio,
         snapshot_hash: str | None,
         tool_call_id: str | None = None,
+        order: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The one path by which a run changes a portfolio: write the fill's record, then apply
         the fill to `portfolio`, exactly once. A refused commit (a fill of another day, a
         portfolio that does not match the last record, a fill it cannot take) raises ValueError
-        and leaves both the portfolio and the ledger as they were."""
+        and leaves both the portfolio and the ledger as they were. `order`: the resting order's
+        state after this fill, stored in the same record (so a fill and its order's state are
+        written at once)."""
         ref = _as_window(window)
         if fill.trade_date != ref.day:
             raise ValueError(f"fill dated {fill.trade_date} recorded in window {ref.window_id}")
@@ -336,7 +355,9 @@ class Ledger:
             )
         after = copy.deepcopy(portfolio)
         after.apply(fill)
-        extra = {"tool_call_id": tool_call_id} if tool_call_id is not None else {}
+        extra: dict[str, Any] = {"tool_call_id": tool_call_id} if tool_call_id is not None else {}
+        if order is not None:
+            extra["order"] = order
         record = self._append(ref, trade_action(fill), after, snapshot_hash, extra)
         portfolio.apply(fill)
         return record
@@ -385,6 +406,25 @@ class Ledger:
             "reason_code": code.value,
         }
         return self._append(ref, action, portfolio, snapshot_hash)
+
+    def append_order(
+        self,
+        window: Any,
+        action: dict[str, Any],
+        portfolio: Portfolio,
+        snapshot_hash: str | None,
+        tool_call_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Record a resting order's state change (``action["action"] == "order"``)."""
+        if action.get("action") != LedgerAction.ORDER.value:
+            raise ValueError(f"not an order action: {action.get('action')!r}")
+        if portfolio.cash != self._cash:
+            raise ValueError(
+                f"portfolio cash {portfolio.cash} != last recorded {self._cash}: "
+                "the portfolio was changed outside the ledger"
+            )
+        extra = {"tool_call_id": tool_call_id} if tool_call_id is not None else {}
+        return self._append(_as_window(window), action, portfolio, snapshot_hash, extra)
 
     def close(self) -> None:
         self._appender.close()

@@ -55,7 +55,9 @@ from agent_engine.llm.deadline import Deadline
 from agent_engine.llm.limits import cap_reply
 from agent_engine.llm.request_digest import request_digest
 from agent_engine.llm.retry import RetryPolicy, call_with_retries
+from agent_engine.order_tools import WindowOrders
 from agent_engine.prompt import PROMPT_TEMPLATE_HASH, build_prompt
+from agent_engine.resting_orders import OrderDesk
 from agent_engine.resume import (
     Conversation,
     Counts,
@@ -97,6 +99,7 @@ class WindowContext:
     broker: Broker
     log_path: Path
     attempt: int = 1
+    orders: OrderDesk | None = None  # the agent's resting orders (None: no order tools)
 
 
 @dataclass
@@ -259,6 +262,9 @@ def _converse(
         position_cap=ctx.config.risk_management.single_stock_max_position,
         news_lookback_hours=ctx.config.data_config.news_lookback_hours,
         record_fill=record_fill,
+        orders=None
+        if ctx.orders is None
+        else WindowOrders(ctx.orders, ctx, ctx.window_id, ctx.moment, ctx.snapshot_hash),
     )
     policy = RetryPolicy(
         max_retries=agent.max_retries, base_delay=agent.base_delay, max_delay=agent.max_delay

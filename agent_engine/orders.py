@@ -1,9 +1,10 @@
 """Orders and what becomes of them: `Order` (with its id), `Fill`, `OrderResult`, and the
 order states as a declared transition table checked in one function (`transition`).
 
-Orders are market orders today: placed, then filled or rejected at once by
-`Broker.execute`. Resting orders will add their states (working, partially filled,
-cancelled, expired) and transitions to `TRANSITIONS`, and nowhere else.
+Market orders (`execute_trade`) are placed, then filled or rejected at once by
+`Broker.execute`. Resting orders (`place_order`, agent_engine/resting_orders.py) are placed,
+then working until a bar fills them (partially when the liquidity cap allows only part), the
+agent cancels them, they expire after their valid days, or a fill is rejected at fill time.
 """
 
 from __future__ import annotations
@@ -18,13 +19,30 @@ from agent_engine.rules import OrderSide, Rejection, RejectReason
 
 class OrderState(StrEnum):
     PLACED = "placed"
+    WORKING = "working"
+    PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
     REJECTED = "rejected"
 
 
+_RESTING_MOVES = frozenset(
+    {
+        OrderState.PARTIALLY_FILLED,
+        OrderState.FILLED,
+        OrderState.CANCELLED,
+        OrderState.EXPIRED,
+        OrderState.REJECTED,
+    }
+)
 TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
-    OrderState.PLACED: frozenset({OrderState.FILLED, OrderState.REJECTED}),
+    OrderState.PLACED: frozenset({OrderState.WORKING, OrderState.FILLED, OrderState.REJECTED}),
+    OrderState.WORKING: _RESTING_MOVES,
+    OrderState.PARTIALLY_FILLED: _RESTING_MOVES,
     OrderState.FILLED: frozenset(),
+    OrderState.CANCELLED: frozenset(),
+    OrderState.EXPIRED: frozenset(),
     OrderState.REJECTED: frozenset(),
 }
 """Allowed moves from each state; a state with none is final."""

@@ -208,9 +208,8 @@ class AgentRun:
         st = self.stats
         status, code, error = "failed", EXIT_FAILED, None
         try:
-            windows = plan_windows(
-                _resolve_days(self.config, trading_days), self.config.decision_windows
-            )
+            self.days = _resolve_days(self.config, trading_days)
+            windows = plan_windows(self.days, self.config.decision_windows)
             st.windows_total = len(windows)
             self.runtime.update(status="starting", windows_total=st.windows_total)
             self.manifest.start(
@@ -253,6 +252,9 @@ class AgentRun:
             )
             for w in todo:
                 self._maybe_run(w)
+            if self.config.mode != "live" and self.days:
+                last = self.days[-1]
+                self._settle_orders(datetime(last.year, last.month, last.day, 15, tzinfo=SHANGHAI))
             status, code = "completed", EXIT_NO_DATA if st.data_unavailable else EXIT_OK
         except StopRequested as stop:
             status, code, error = "stopped", 128 + stop.signum, str(stop)
@@ -277,6 +279,7 @@ class AgentRun:
         from agent_engine.ledger import Ledger
         from agent_engine.llm.factory import make_client
         from agent_engine.loop import WindowContext, run_window
+        from agent_engine.resting_orders import OrderBook, OrderDesk
         from data_flow.snapshot_store import ensure_window_snapshot, remove_stale_temp_files
 
         if self.task.parent_pid is None:  # no orchestrator cleaned up for us
@@ -296,6 +299,13 @@ class AgentRun:
             cfg.date_range.init_date,
         )
         self.broker = Broker(cfg.trading_rules, cfg.risk_management, cfg.symbols)
+        self.orders = OrderDesk(
+            OrderBook.from_records(self.ledger.records()),
+            self.ledger,
+            self.broker,
+            self.days,
+            cfg.trading_rules.max_volume_participation,
+        )
         factory = self.client_factory or make_client
         self.client = factory(self.model, cfg.agent_config)
         backoff_sleep = getattr(self.client, "backoff_sleep", None)
@@ -347,11 +357,13 @@ class AgentRun:
         st = self.stats
         log_path = decision_log_path(self.data_root, self.signature, w.moment)
         portfolio = self.ledger.portfolio
-        portfolio.roll_to(w.day)
         t0 = time.perf_counter()
         try:
             snap = self._snapshot(w)
+            self._settle_orders(w.moment, (snap, w))
+            portfolio.roll_to(w.day)
         except DATA_ERRORS as err:
+            portfolio.roll_to(w.day)
             st.data_unavailable += 1
             log.warning("%s %s: data unavailable: %s", self.signature, w.window_id, err)
             log_data_unavailable(
@@ -396,6 +408,7 @@ class AgentRun:
             broker=self.broker,
             log_path=log_path,
             attempt=count_attempts(log_path) + 1,
+            orders=self.orders,
         )
         result = self._run_window(ctx, self.client, sleep=self.sleep)
         st.decision_seconds += time.perf_counter() - t1
@@ -406,6 +419,22 @@ class AgentRun:
             )
         )
         return True
+
+    def _settle_orders(self, until: datetime, current: tuple[Any, Window] | None = None) -> None:
+        """Match resting orders up to `until` (agent_engine/order_settle.py)."""
+        from agent_engine.ledger import WindowRef
+        from agent_engine.order_settle import settle_before
+
+        def snapshot_at(moment: datetime) -> tuple[Any, str | None]:
+            result = self._ensure_snapshot(self.config, moment, self._source)
+            return result.snapshot, result.content_hash
+
+        now = None
+        if current is not None:
+            snap, w = current
+            ref = WindowRef(w.window_id, w.moment, w.decision_index)
+            now = (snap.snapshot, snap.content_hash, ref)
+        settle_before(self.orders, self.ledger.portfolio, until, snapshot_at, now)
 
     def _finish(self, status: str, error: str | None) -> None:
         st, current = self.stats, self.current

@@ -11,6 +11,7 @@ portfolio; bars and news are filtered again by time here, so no argument can rea
   portfolio and recorded in the ledger (by the `record_fill` callback), a rejection returns the
   broker's reason and message.
 - `calculate(expression)`: safe arithmetic (agent_engine.calc), never `eval`.
+- `place_order`, `get_orders`, `cancel_order`: resting orders (agent_engine/order_tools.py).
 
 Errors never raise: an unknown tool, arguments that are not JSON, missing or mistyped fields
 and unknown symbols come back as an error result (`ToolOutcome.ok` False, `error_kind` set).
@@ -41,11 +42,15 @@ from typing import Any
 from agent_engine.broker import Broker, Fill, Order, OrderSide, Portfolio, Quote
 from agent_engine.calc import CalcError, evaluate, format_number
 from agent_engine.llm.base import ToolCall
+from agent_engine.order_tools import (
+    ERROR_NO_ORDER_BOOK,
+    ERROR_UNKNOWN_ORDER,
+    ORDER_TOOL_SPECS,
+    WindowOrders,
+)
 from agent_engine.tool_args import (
     ERROR_INVALID_ARGUMENTS,
     ERROR_INVALID_JSON,
-    TOOL_NAMES,
-    TOOL_SPECS,
     ArgumentError,
     CalculateArgs,
     ExecuteTradeArgs,
@@ -56,6 +61,7 @@ from agent_engine.tool_args import (
     parse_arguments,
     shown,
 )
+from agent_engine.tool_args import TOOL_SPECS as BASE_TOOL_SPECS
 from data_flow.clock import SHANGHAI, decision_time_text
 from data_flow.textsafe import scrub_text
 
@@ -66,8 +72,17 @@ ERROR_UNKNOWN_SYMBOL = "unknown_symbol"
 ERROR_REJECTED_ORDER = "rejected_order"
 # error kinds counted as invalid tool calls (a rejected order is counted separately)
 INVALID_CALL_KINDS = frozenset(
-    {ERROR_UNKNOWN_TOOL, ERROR_INVALID_JSON, ERROR_INVALID_ARGUMENTS, ERROR_UNKNOWN_SYMBOL}
+    {
+        ERROR_UNKNOWN_TOOL,
+        ERROR_INVALID_JSON,
+        ERROR_INVALID_ARGUMENTS,
+        ERROR_UNKNOWN_SYMBOL,
+        ERROR_UNKNOWN_ORDER,
+        ERROR_NO_ORDER_BOOK,
+    }
 )
+TOOL_SPECS = [*BASE_TOOL_SPECS, *ORDER_TOOL_SPECS]
+TOOL_NAMES = tuple(t.name for t in TOOL_SPECS)
 
 MAX_NEWS_CONTENT_CHARS = 400
 MAX_HOURS = 24 * 30
@@ -119,6 +134,10 @@ def filled_outcome(
     return ToolOutcome(ok=True, result=text, trade=trade, fill=fill)
 
 
+def _outcome(ok: bool, payload: dict[str, Any], error_kind: str | None = None) -> ToolOutcome:
+    return ToolOutcome(ok=ok, result=dumps(payload), error_kind=error_kind)
+
+
 def _money(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01")))
 
@@ -167,6 +186,7 @@ class ToolBox:
         position_cap: Decimal,
         news_lookback_hours: int,
         record_fill: Callable[[Fill], dict[str, Any]],
+        orders: WindowOrders | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.portfolio = portfolio
@@ -189,6 +209,10 @@ class ToolBox:
             "execute_trade": (ExecuteTradeArgs, self._execute_trade),
             "calculate": (CalculateArgs, self._calculate),
         }
+        if orders is not None:
+            self._handlers.update(
+                orders.handlers(self.universe, self._symbol, lambda: self.current_call, _outcome)
+            )
 
     specs = TOOL_SPECS
 
@@ -209,10 +233,14 @@ class ToolBox:
     def _run(self, call: ToolCall) -> ToolOutcome:
         self.current_call = call  # for `record_fill`: the call that made a fill
         handler = self._handlers.get(call.name) if isinstance(call.name, str) else None
-        if handler is None:
+        if handler is None and call.name not in TOOL_NAMES:
             return error_outcome(
                 ERROR_UNKNOWN_TOOL,
                 f"unknown tool {shown(call.name)}. Available tools: {', '.join(TOOL_NAMES)}.",
+            )
+        if handler is None and call.name in TOOL_NAMES:
+            return error_outcome(
+                ERROR_NO_ORDER_BOOK, "resting orders are not available in this arena."
             )
         model_cls, fn = handler
         try:

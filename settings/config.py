@@ -180,6 +180,8 @@ class TradingRules(_Strict):
     dividend_tax: Literal["holding_period"] | Annotated[Decimal, Field(ge=0, le=1)] = (
         "holding_period"
     )
+    # Resting orders: one bar fills at most this share of its volume (null: no cap).
+    max_volume_participation: Decimal | None = Field(default=Decimal("0.1"), gt=0, le=1)
 
 
 class RiskManagement(_Strict):

@@ -103,6 +103,9 @@ def test_request_shape_and_tool_use_parsing(server: FakeLLMServer) -> None:
         "get_portfolio",
         "execute_trade",
         "calculate",
+        "place_order",
+        "get_orders",
+        "cancel_order",
     ]
     assert body["tools"][0]["input_schema"]["required"] == ["symbol"]
 

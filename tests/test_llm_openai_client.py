@@ -89,6 +89,9 @@ def test_request_shape_parameters_and_tool_call_parsing(server: FakeLLMServer) -
         "get_portfolio",
         "execute_trade",
         "calculate",
+        "place_order",
+        "get_orders",
+        "cancel_order",
     ]
     assert body["tools"][3]["type"] == "function"
     assert body["tool_choice"] == "auto"

@@ -165,6 +165,9 @@ def test_buy_fill_exact_ledger_record_and_log_events(
         "get_portfolio",
         "execute_trade",
         "calculate",
+        "place_order",
+        "get_orders",
+        "cancel_order",
     ]
     assert prompt["prompt_template_hash"] == PROMPT_TEMPLATE_HASH
     first_request = server.requests[0]["body"]["messages"]

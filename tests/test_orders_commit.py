@@ -19,9 +19,19 @@ from settings.config import RiskManagement, TradingRules
 
 DAY = date(2025, 11, 3)
 QUOTES = {"SH600000": Quote("SH600000", Decimal("10.00"))}
+_OPEN = (OrderState.WORKING, OrderState.PARTIALLY_FILLED)
+_FROM_OPEN = (
+    OrderState.PARTIALLY_FILLED,
+    OrderState.FILLED,
+    OrderState.CANCELLED,
+    OrderState.EXPIRED,
+    OrderState.REJECTED,
+)
 ALLOWED = {
+    (OrderState.PLACED, OrderState.WORKING),
     (OrderState.PLACED, OrderState.FILLED),
     (OrderState.PLACED, OrderState.REJECTED),
+    *((a, b) for a in _OPEN for b in _FROM_OPEN),
 }
 
 

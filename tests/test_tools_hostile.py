@@ -136,10 +136,10 @@ def test_hostile_trade_arguments_get_exact_errors(raw: str, kind: str, message: 
          f"invalid arguments for get_portfolio: {'k' * 40}…: unknown field"),
         ("get_portfolio\ud800", "{}", "unknown_tool",
          "unknown tool 'get_portfolio\\ud800'. Available tools: get_stock_price, get_news, "
-         "get_portfolio, execute_trade, calculate."),
+         "get_portfolio, execute_trade, calculate, place_order, get_orders, cancel_order."),
         ("x" * 10**7, "{}", "unknown_tool",
          f"unknown tool '{'x' * 40}'…. Available tools: get_stock_price, get_news, "
-         "get_portfolio, execute_trade, calculate."),
+         "get_portfolio, execute_trade, calculate, place_order, get_orders, cancel_order."),
     ],
 )  # fmt: skip
 def test_hostile_arguments_of_every_tool(name: str, raw: str, kind: str, message: str) -> None:

@@ -55,6 +55,9 @@ def test_specs_are_json_schema_objects() -> None:
         "get_portfolio",
         "execute_trade",
         "calculate",
+        "place_order",
+        "get_orders",
+        "cancel_order",
     )
     for spec in TOOL_SPECS:
         assert spec.parameters["type"] == "object"

@@ -1,7 +1,8 @@
 """Typed records: ledger actions (a discriminated union on `action`) and decision-log events.
 
 Ledger: `LedgerRecord.parse(dict)` gives `this_action` as one of `SeedAction`, `TradeAction`
-(BUY/SELL), `NoTradeAction`, `DividendAction`, `BonusAction` (corporate actions), or
+(BUY/SELL), `NoTradeAction`, `DividendAction`, `BonusAction` (corporate actions),
+`OrderAction` (a resting order's state change), or
 `UnknownAction` for a kind this version does not know (readers
 never raise on it; `agent_engine.ledger.validate_records` rejects it). A new kind of record is
 one new class registered in `ACTION_TYPES`.
@@ -139,13 +140,35 @@ class BonusAction:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderAction:
+    """A resting order's state change (agent_engine/resting_orders.py): `state` is the order's
+    state after it (working, cancelled, expired, rejected); fills are BUY/SELL records with an
+    ``order`` object instead. Cash and positions are unchanged."""
+
+    order_id: str
+    state: str
+    kind: ClassVar[str] = "order"
+    is_fill: ClassVar[bool] = False
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> OrderAction:
+        return cls(str(raw.get("order_id") or ""), str(raw.get("state") or ""))
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownAction:
     kind: str
     is_fill: ClassVar[bool] = False
 
 
 LedgerAction = (
-    SeedAction | TradeAction | NoTradeAction | DividendAction | BonusAction | UnknownAction
+    SeedAction
+    | TradeAction
+    | NoTradeAction
+    | DividendAction
+    | BonusAction
+    | OrderAction
+    | UnknownAction
 )
 ACTION_TYPES: dict[str, Any] = {
     "seed": lambda raw: SeedAction(),
@@ -157,6 +180,7 @@ ACTION_TYPES: dict[str, Any] = {
     ),
     "dividend": DividendAction.parse,
     "bonus": BonusAction.parse,
+    "order": OrderAction.parse,
 }
 TRADE_KINDS = frozenset({"BUY", "SELL"})
 

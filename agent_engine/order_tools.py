@@ -1,0 +1,199 @@
+"""The resting-order tools: `place_order`, `get_orders`, `cancel_order` (their argument models,
+specs and handlers). Matching and the book: agent_engine/resting_orders.py.
+
+An order's id is ``<window id>/<tool call id>``; placing is idempotent per tool call, so a
+resumed window that runs an interrupted `place_order` again gets the order already recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from agent_engine.llm.base import ToolCall, ToolSpec
+from agent_engine.resting_orders import MAX_VALID_DAYS, ORDER_TYPES, OrderDesk, RestingOrder
+from agent_engine.rules import OrderSide, board_of, check_buy_lot, q2, to_decimal
+from agent_engine.tool_args import (
+    ERROR_INVALID_ARGUMENTS,
+    MAX_WHOLE_NUMBER,
+    SymbolText,
+    ToolArgs,
+    WholeNumber,
+)
+
+ERROR_NO_ORDER_BOOK = "no_order_book"
+ERROR_UNKNOWN_ORDER = "unknown_order"
+
+
+def _price(value: Any) -> Any:
+    d = to_decimal(value) if not isinstance(value, bool) else None
+    if d is None or d <= 0 or q2(d) != d:
+        raise ValueError("must be a positive price with at most 2 decimals")
+    return d
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class PlaceOrderArgs(ToolArgs):
+    symbol: SymbolText = Field(description="e.g. SH688008")
+    action: Annotated[Literal["BUY", "SELL"], BeforeValidator(_upper)]
+    quantity: WholeNumber = Field(description="shares")
+    order_type: Annotated[Literal["limit", "stop_loss", "take_profit"], BeforeValidator(_lower)]
+    price: Annotated[Decimal, BeforeValidator(_price)] = Field(description="CNY, 2 decimals")
+    valid_days: Annotated[int, Field(ge=1, le=MAX_VALID_DAYS)] = 1
+
+
+class GetOrdersArgs(ToolArgs):
+    pass
+
+
+class CancelOrderArgs(ToolArgs):
+    order_id: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+ORDER_TOOL_SPECS: list[ToolSpec] = [
+    ToolSpec(
+        name="place_order",
+        description=(
+            "Place a resting order checked against every later hourly bar, also between "
+            "decision windows: a limit BUY fills at or below `price`, a limit SELL or "
+            "take_profit SELL at or above it, a stop_loss SELL when the price falls to it. "
+            "It works for `valid_days` trading days (today included) unless filled or "
+            "cancelled. Lots, T+1, price limits, cash and the position cap apply at fill time."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {
+                "symbol": {"type": "string", "description": "e.g. SH688008"},
+                "action": {"type": "string", "enum": ["BUY", "SELL"]},
+                "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_WHOLE_NUMBER},
+                "order_type": {"type": "string", "enum": list(ORDER_TYPES)},
+                "price": {"type": "number", "exclusiveMinimum": 0, "description": "CNY"},
+                "valid_days": {"type": "integer", "minimum": 1, "maximum": MAX_VALID_DAYS},
+            },
+            "required": ["symbol", "action", "quantity", "order_type", "price"],
+            "additionalProperties": False,
+        },
+    ),
+    ToolSpec(
+        name="get_orders",
+        description="Your resting orders: working ones and those that ended, with their state.",
+        parameters={"type": "object", "properties": {}, "additionalProperties": False},
+    ),
+    ToolSpec(
+        name="cancel_order",
+        description="Cancel a working (or partially filled) resting order by its order_id.",
+        parameters={
+            "type": "object",
+            "properties": {"order_id": {"type": "string"}},
+            "required": ["order_id"],
+            "additionalProperties": False,
+        },
+    ),
+]
+
+
+@dataclass
+class WindowOrders:
+    """The order tools of one window: the agent's desk, the window and its snapshot."""
+
+    desk: OrderDesk
+    window: Any  # a WindowRef or WindowContext
+    window_id: str
+    moment: datetime
+    snapshot_hash: str | None
+
+    def handlers(
+        self,
+        universe: Collection[str],
+        normalize: Callable[[str], str | None],
+        current_call: Callable[[], ToolCall | None],
+        outcome: Callable[..., Any],
+    ) -> dict[str, tuple[type[ToolArgs], Callable[[Any], Any]]]:
+        """The toolbox's handlers; `outcome(ok, payload, error_kind=None)` builds a result."""
+
+        def place(args: PlaceOrderArgs) -> Any:
+            symbol = normalize(args.symbol)
+            if symbol is None:
+                listed = ", ".join(sorted(universe))
+                return outcome(
+                    False,
+                    {"error": "unknown_symbol", "message": f"Tradable symbols: {listed}."},
+                    "unknown_symbol",
+                )
+            side = OrderSide(args.action)
+            if side is OrderSide.BUY and args.order_type != "limit":
+                return outcome(
+                    False,
+                    {
+                        "error": ERROR_INVALID_ARGUMENTS,
+                        "message": f"{args.order_type} orders are exits of a holding: use "
+                        "action SELL (no short selling), or a limit order to buy.",
+                    },
+                    ERROR_INVALID_ARGUMENTS,
+                )
+            board = board_of(symbol)
+            bad_lot = check_buy_lot(board, args.quantity) if side is OrderSide.BUY else None
+            if board is not None and bad_lot is not None:
+                return outcome(
+                    False,
+                    {"error": ERROR_INVALID_ARGUMENTS, "message": bad_lot.message},
+                    ERROR_INVALID_ARGUMENTS,
+                )
+            call = current_call()
+            call_id = call.id if call is not None else None
+            existing = self.desk.book.by_call(call_id)
+            if existing is None:
+                order_id = f"{self.window_id}/{call_id or len(self.desk.book.orders) + 1}"
+                existing = RestingOrder(
+                    order_id=order_id,
+                    symbol=symbol,
+                    side=side,
+                    order_type=args.order_type,
+                    quantity=args.quantity,
+                    price=args.price,
+                    placed_at=self.moment,
+                    valid_days=args.valid_days,
+                    expires_on=self.desk.expiry_for(self.moment.date(), args.valid_days),
+                    tool_call_id=call_id,
+                )
+                self.desk.place(existing, self.window, self.snapshot_hash)
+                existing = self.desk.book.orders[order_id]
+            return outcome(True, {"status": "working", "order": existing.view()})
+
+        def get_orders(_args: GetOrdersArgs) -> Any:
+            orders = [o.view() for o in self.desk.book.orders.values()]
+            return outcome(True, {"orders": orders, "working": len(self.desk.book.working())})
+
+        def cancel(args: CancelOrderArgs) -> Any:
+            order = self.desk.book.orders.get(args.order_id.strip())
+            if order is None or not order.open:
+                state = "unknown" if order is None else f"already {order.state.value}"
+                return outcome(
+                    False,
+                    {
+                        "error": ERROR_UNKNOWN_ORDER,
+                        "message": f"order {args.order_id[:80]!r} is {state}; "
+                        "get_orders lists your orders.",
+                    },
+                    ERROR_UNKNOWN_ORDER,
+                )
+            self.desk.cancel(order.order_id, self.window, self.snapshot_hash)
+            return outcome(True, {"status": "cancelled", "order": order.view()})
+
+        return {
+            "place_order": (PlaceOrderArgs, place),
+            "get_orders": (GetOrdersArgs, get_orders),
+            "cancel_order": (CancelOrderArgs, cancel),
+        }
