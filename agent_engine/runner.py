@@ -175,6 +175,8 @@ class RunStats:
     startup_seconds: float | None = None
     decision_seconds: float = 0.0
     snapshot_seconds: float = 0.0
+    loop_cpu_started: float | None = None
+    """CPU seconds of this process when its first window could start (bench/bench_scale.py)."""
     processed: list[str] = field(default_factory=list)
 
 
@@ -310,6 +312,7 @@ class AgentRun:
             )
             self._setup()
             st.startup_seconds = _seconds_since_process_start()
+            st.loop_cpu_started = _cpu_seconds()
             complete = {
                 w.window_id
                 for w in windows
@@ -514,6 +517,10 @@ class AgentRun:
                 snapshot_seconds=round(st.snapshot_seconds, 3),
                 peak_rss_kb=_peak_rss_kb(),
                 cpu_seconds=_cpu_seconds(),
+                loop_cpu_seconds=None
+                if st.loop_cpu_started is None
+                else round(_cpu_seconds() - st.loop_cpu_started, 3),
+                spawn_time=os.environ.get(SPAWN_TIME_ENV) or None,
                 heavy_modules=[m for m in HEAVY_MODULES if m in sys.modules],
                 error=error,
             )

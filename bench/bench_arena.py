@@ -102,7 +102,7 @@ def build_config(
     return path
 
 
-def start_fake_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_fake_server(workdir: Path, rule: str = "trade") -> tuple[subprocess.Popen[bytes], str]:
     port_file = workdir / "fake_port.txt"
     proc = subprocess.Popen(
         [
@@ -110,7 +110,7 @@ def start_fake_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
             "-m",
             "tests.fake_llm_server",
             "--rule",
-            "trade",
+            rule,
             "--port-file",
             str(port_file),
         ],
