@@ -190,6 +190,19 @@ def run_orchestrator(config: ArenaConfig, config_path: Path, args: argparse.Name
 
 
 def _orchestrate(config: ArenaConfig, config_path: Path, args: argparse.Namespace) -> int:
+    from agent_engine.fork_server import ForkServers
+
+    fork_servers = ForkServers()  # started now: their imports overlap with the planning below
+    fork_servers.prestart(sorted({m.provider for m in config.models if m.skip_reason() is None}))
+    try:
+        return _plan_and_run(config, config_path, args, fork_servers)
+    finally:
+        fork_servers.close()
+
+
+def _plan_and_run(
+    config: ArenaConfig, config_path: Path, args: argparse.Namespace, fork_servers: object
+) -> int:
     from agent_engine import orchestrator as orch
     from agent_engine.data_plan import plan_data
 
@@ -223,6 +236,7 @@ def _orchestrate(config: ArenaConfig, config_path: Path, args: argparse.Namespac
         trading_days=days,
         child_args=child_args(args),
         source=data.source,
+        fork_servers=fork_servers,
     )
     return orch.run_arena(run)
 

@@ -19,7 +19,6 @@ import importlib.util
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -305,7 +304,7 @@ class SnapshotPrefetcher:
 class AgentProcess:
     signature: str
     runtime_path: Path
-    proc: subprocess.Popen[bytes]
+    proc: Any  # subprocess.Popen or fork_server.ForkedProcess
     log_path: Path
     started: float
     exit_code: int | None = None
@@ -326,6 +325,8 @@ class ArenaRun:
     prefetch: bool = True
     source: Any = None
     """The market source the plan asked for coverage, reused by the prefetcher."""
+    fork_servers: Any = None
+    """agent_engine.fork_server.ForkServers (made by run_arena when None; closed by it)."""
 
 
 def _spawn_agent(run: ArenaRun, signature: str) -> AgentProcess:
@@ -357,16 +358,8 @@ def _spawn_agent(run: ArenaRun, signature: str) -> AgentProcess:
     log_path = data_root / "agent_data" / signature / "agent.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(MAIN_PY), str(run.config_path), *run.child_args]
-    with open(log_path, "ab") as log_fh:
-        proc = subprocess.Popen(
-            cmd,
-            env=env,
-            cwd=str(PROJECT_ROOT),
-            stdin=subprocess.DEVNULL,
-            stdout=log_fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    provider = config.model(signature).provider
+    proc = run.fork_servers.launch(cmd, env, log_path, provider)  # agent_engine/fork_server.py
     return AgentProcess(signature, rt_path, proc, log_path, time.monotonic())
 
 
@@ -413,6 +406,10 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
     }
     started = time.monotonic()
     prefetcher = None
+    if run.fork_servers is None:
+        from agent_engine.fork_server import ForkServers
+
+        run.fork_servers = ForkServers()
     try:
         for entry in run.plan:
             if entry.runs and stop.signum is None:
@@ -436,6 +433,7 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
             if a.proc.poll() is None:
                 _signal_group(a, signal.SIGKILL)
                 a.proc.wait()
+        run.fork_servers.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
     if prefetcher is not None:
