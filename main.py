@@ -200,6 +200,24 @@ def run_orchestrator(
 def _orchestrate(
     config: ArenaConfig, config_path: Path, args: argparse.Namespace, env: EnvSettings
 ) -> int:
+    from agent_engine.fork_server import ForkServers
+
+    # started now: their imports overlap with the planning below (ARENA_FORK_SERVER=0: off)
+    fork_servers = ForkServers(dict(os.environ), enabled=env.fork_server != "0")
+    fork_servers.prestart(sorted({m.provider for m in config.models if m.skip_reason() is None}))
+    try:
+        return _plan_and_run(config, config_path, args, env, fork_servers)
+    finally:
+        fork_servers.close()
+
+
+def _plan_and_run(
+    config: ArenaConfig,
+    config_path: Path,
+    args: argparse.Namespace,
+    env: EnvSettings,
+    fork_servers: object,
+) -> int:
     from agent_engine import orchestrator as orch
     from agent_engine.data_plan import plan_data
 
@@ -235,6 +253,7 @@ def _orchestrate(
         source=data.source,
         env=env,
         child_env=dict(os.environ),  # the agents' environment (API keys, PATH, ...)
+        fork_servers=fork_servers,
     )
     return orch.run_arena(run)
 

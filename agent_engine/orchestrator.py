@@ -328,6 +328,9 @@ class ArenaRun:
     child_env: dict[str, str] = field(default_factory=dict)
     executor: Executor | None = None
     run_id: str = ""
+    fork_servers: Any = None
+    """agent_engine.fork_server.ForkServers used by the default executor (main.py starts them
+    before planning so their imports overlap with it; made and closed by run_arena if None)."""
 
 
 def agent_task(run: ArenaRun, signature: str) -> AgentTask:
@@ -373,7 +376,16 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
 
     stop = StopFlag()
     agents: list[AgentHandle] = []
-    executor = run.executor or SubprocessExecutor(run.child_env, run.child_args)
+    own_fork_servers = run.executor is None and run.fork_servers is None
+    if own_fork_servers:
+        from agent_engine.fork_server import ForkServers
+
+        run = dataclasses.replace(
+            run, fork_servers=ForkServers(run.child_env, enabled=run.env.fork_server != "0")
+        )
+    executor = run.executor or SubprocessExecutor(
+        run.child_env, run.child_args, fork_servers=run.fork_servers
+    )
     if not run.run_id:
         run = dataclasses.replace(run, run_id=f"{os.getpid()}-{fresh_stamp()}")
 
@@ -417,6 +429,8 @@ def run_arena(run: ArenaRun, *, out: TextIO | None = None) -> int:
                 executor.wait(a)
         for s, handler in previous.items():
             signal.signal(s, handler)
+        if own_fork_servers and run.fork_servers is not None:
+            run.fork_servers.close()
     if prefetcher is not None:
         prefetcher.join(timeout=5)
         emit(f"snapshots built by the prefetcher: {prefetcher.built} ({prefetcher.seconds:.1f} s)")

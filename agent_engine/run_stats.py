@@ -26,6 +26,8 @@ class RunStats:
     startup_seconds: float | None = None
     decision_seconds: float = 0.0
     snapshot_seconds: float = 0.0
+    loop_cpu_started: float | None = None
+    """CPU seconds of this process when its first window could start (bench/bench_scale.py)."""
     processed: list[str] = field(default_factory=list)
 
 

@@ -226,6 +226,7 @@ class AgentRun:
             )
             self._setup()
             st.startup_seconds = seconds_since_process_start(self.task.spawn_time)
+            st.loop_cpu_started = cpu_seconds()
             complete = {
                 w.window_id
                 for w in windows
@@ -466,6 +467,10 @@ class AgentRun:
                 snapshot_seconds=round(st.snapshot_seconds, 3),
                 peak_rss_kb=peak_rss_kb(),
                 cpu_seconds=cpu_seconds(),
+                loop_cpu_seconds=None
+                if st.loop_cpu_started is None
+                else round(cpu_seconds() - st.loop_cpu_started, 3),
+                spawn_time=self.task.spawn_time,
                 heavy_modules=[m for m in HEAVY_MODULES if m in sys.modules],
                 error=error,
             )

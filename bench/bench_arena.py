@@ -102,7 +102,7 @@ def build_config(
     return path
 
 
-def start_fake_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_fake_server(workdir: Path, rule: str = "trade") -> tuple[subprocess.Popen[bytes], str]:
     port_file = workdir / "fake_port.txt"
     proc = subprocess.Popen(
         [
@@ -110,7 +110,7 @@ def start_fake_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
             "-m",
             "tests.fake_llm_server",
             "--rule",
-            "trade",
+            rule,
             "--port-file",
             str(port_file),
         ],
@@ -127,10 +127,13 @@ def start_fake_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 class RssSampler:
-    """Peak RSS per agent process (keyed by ONLY_SIGNATURE), sampled with psutil."""
+    """Peak RSS per agent process (keyed by signature), sampled with psutil."""
 
-    def __init__(self, root_pid: int, interval: float = 0.05) -> None:
+    def __init__(
+        self, root_pid: int, data_root: Path | None = None, interval: float = 0.05
+    ) -> None:
         self.root = psutil.Process(root_pid)
+        self.data_root = data_root
         self.interval = interval
         self.peak_mb: dict[str, float] = {}
         self.root_cpu_s = 0.0  # the orchestrator's own CPU (not its children's), last sample
@@ -146,12 +149,14 @@ class RssSampler:
         self._thread.join()
 
     def _name(self, proc: psutil.Process) -> str | None:
-        if proc.pid not in self._names:
-            try:
-                self._names[proc.pid] = proc.environ().get("ONLY_SIGNATURE")
-            except (psutil.Error, OSError):
-                return None
-        return self._names[proc.pid]
+        """The agent's signature, from its manifest's run_start pid (agents forked by a fork
+        server all show the fork server's environment in /proc)."""
+        if proc.pid not in self._names and self.data_root is not None:
+            for manifest in self.data_root.glob("agent_data/*/manifest.jsonl"):
+                starts = [m for m in iter_jsonl(manifest) if m.get("type") == "run_start"]
+                if starts and starts[-1].get("pid") == proc.pid:
+                    self._names[proc.pid] = manifest.parent.name
+        return self._names.get(proc.pid)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -281,7 +286,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        sampler = RssSampler(proc.pid)
+        sampler = RssSampler(proc.pid, workdir / "data_root")
         sampler.start()
         output, _ = proc.communicate(timeout=args.timeout)
         wall = time.perf_counter() - started

@@ -2,14 +2,14 @@
 
 The calendar covers 2006-11-23 .. 2026-12-31 only (the library's published sessions). A date
 outside that range raises ``CalendarError`` — never a guess about future holidays.
-``exchange_calendars`` is imported lazily and the session list is built once per process.
+The session list is read once per process from an on-disk cache (data_flow.trading_days_cache),
+so ``exchange_calendars`` (and pandas) are imported only to (re)build that cache.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
-import warnings
 from collections.abc import Iterable
 from datetime import date, datetime
 
@@ -25,12 +25,9 @@ class CalendarError(DataUnavailableError):
 
 @functools.cache
 def _sessions() -> tuple[date, ...]:
-    with warnings.catch_warnings():  # pandas 3 deprecation noise from inside the library
-        warnings.simplefilter("ignore")
-        import exchange_calendars as xcals  # heavy (pandas): only when a calendar is needed
+    from data_flow.trading_days_cache import cached_sessions
 
-        cal = xcals.get_calendar(CALENDAR_NAME)
-        return tuple(ts.date() for ts in cal.sessions)
+    return cached_sessions(CALENDAR_NAME)
 
 
 @functools.cache

@@ -25,6 +25,7 @@ PARENT_PID_ENV = "ARENA_PARENT_PID"  # the orchestrator, which the agent must no
 PREFETCH_ENV = "ARENA_PREFETCH"  # "1": the orchestrator builds the replay snapshots
 RUN_ID_ENV = "ARENA_RUN_ID"  # the orchestrator's run id (its pid and start time)
 KILL_AFTER_WRITES_ENV = "ARENA_TEST_KILL_AFTER_WRITES"  # test seam (agent_engine/crash_seam.py)
+FORK_SERVER_ENV = "ARENA_FORK_SERVER"  # "0": spawn agents with `python main.py`, no fork server
 
 
 def _field(name: str) -> object:
@@ -46,6 +47,7 @@ class EnvSettings(BaseSettings):
     prefetch: str = _field(PREFETCH_ENV)  # type: ignore[assignment]
     run_id: str = _field(RUN_ID_ENV)  # type: ignore[assignment]
     kill_after_writes: str = _field(KILL_AFTER_WRITES_ENV)  # type: ignore[assignment]
+    fork_server: str = _field(FORK_SERVER_ENV)  # type: ignore[assignment]
 
     @classmethod
     def from_env(cls) -> EnvSettings:

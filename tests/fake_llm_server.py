@@ -34,6 +34,9 @@ Rules (stateless, safe for many concurrent agents; `step` = assistant turns so f
 - `trade`: step 1 get_portfolio; step 2 SELL all sellable shares of the first holding with
   sellable shares, else BUY `TRADE_QUANTITY` of the first symbol in the user prompt if there are
   no holdings; then a final answer;
+- `price_trade` (the scale benchmark's "instant scripted model"): steps 1 and 2 each call
+  get_stock_price for the 1st and 2nd symbol of the user prompt, step 3 BUYs `PRICE_TRADE_QUANTITY`
+  of the 1st, then a final answer;
 - `buy_each`: steps 1-3 each BUY `TRADE_QUANTITY` of the 1st, 2nd, 3rd symbol of the user
   prompt (call id `buy_<step>`), then a final answer. It depends only on the conversation, so
   a window resumed with the same history gets the same replies (the kill-and-resume tests).
@@ -73,7 +76,8 @@ DEFAULT_MODEL = "fake-model"
 TRADE_QUANTITY = 200
 FINAL_TEXT = "Holding; no further trades."
 SYMBOL_RE = re.compile(r"\b(?:SH|SZ)\d{6}\b")
-RULES = ("answer", "portfolio_then_answer", "trade", "buy_each")
+RULES = ("answer", "portfolio_then_answer", "trade", "buy_each", "price_trade")
+PRICE_TRADE_QUANTITY = 100
 BUY_EACH_STEPS = 3
 TOOLS_IGNORED_TEXT = "(no tools were offered to me)"
 
@@ -118,6 +122,8 @@ def rule_step(rule: str, body: dict[str, Any]) -> dict[str, Any]:
     step = _assistant_turns(body) + 1
     if rule == "buy_each":
         return _buy_each_step(body, step)
+    if rule == "price_trade":
+        return _price_trade_step(body, step)
     if rule == "answer" or step > 2:
         return {"kind": "text", "text": FINAL_TEXT}
     if step == 1:
@@ -157,6 +163,19 @@ def _buy_each_step(body: dict[str, Any], step: int) -> dict[str, Any]:
 
 
 # --- reply rendering ------------------------------------------------------------------------
+
+
+def _price_trade_step(body: dict[str, Any], step: int) -> dict[str, Any]:
+    market = _first_user_text(body).split("Market at", 1)[-1]
+    symbols = list(dict.fromkeys(SYMBOL_RE.findall(market)))[:2]
+    if step > 3 or len(symbols) < 2:
+        return {"kind": "text", "text": FINAL_TEXT}
+    if step < 3:
+        call = {"name": "get_stock_price", "arguments": {"symbol": symbols[step - 1]}}
+    else:
+        args = {"symbol": symbols[0], "action": "BUY", "quantity": PRICE_TRADE_QUANTITY}
+        call = {"name": "execute_trade", "arguments": args}
+    return {"kind": "tool_calls", "calls": [call]}
 
 
 def _long_text(chars: int) -> str:

@@ -85,8 +85,13 @@ def test_sigkilled_agents_resume_without_losing_or_doubling_a_window(
             wait_for(lambda: "tool_result" in _events(data_root, "after", w4), 60, "after's BUY")
             wait_for(lambda: "window_start" in _events(data_root, "before", w4), 60, "before")
             for sig in ("after", "before"):
-                state = read_json(runtime / f"runtime_env_{sig}.json")
-                assert state is not None and state["current_window"] == w4
+                # progress writes are throttled (runtime_env.WRITE_INTERVAL_SECONDS)
+                path = runtime / f"runtime_env_{sig}.json"
+                state = wait_for(
+                    lambda p=path: (s := read_json(p)) and s["current_window"] == w4 and s,
+                    30,
+                    f"{sig}'s runtime env to show {w4}",
+                )
                 os.kill(state["pid"], signal.SIGKILL)
             code = proc.wait(timeout=120)
         finally:
@@ -202,7 +207,11 @@ def test_orphan_guard_lets_a_slow_stop_finish(tmp_path: Path, data_root: Path) -
         fifo_reader: int | None = None
         try:
             wait_for(lambda: "window_start" in _events(data_root, "slow", WINDOWS[0]), 60, "w1")
-            children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+            # the agent process (not the fork server, which dies with the orchestrator)
+            state = read_json(tmp_path / "rt" / "runtime_env_slow.json")
+            assert state is not None
+            children = [state["pid"]]
+            assert children[0] in [c.pid for c in psutil.Process(proc.pid).children()]
             manifest = data_root / "agent_data" / "slow" / "manifest.jsonl"
             os.replace(manifest, manifest.with_suffix(".bak"))
             os.mkfifo(manifest)

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from agent_engine.agent_task import AgentTask
 from agent_engine.executors.base import AgentHandle
@@ -35,7 +36,9 @@ class SubprocessExecutor:
         *,
         main_py: Path = MAIN_PY,
         python: str = sys.executable,
+        fork_servers: Any = None,
     ) -> None:
+        self.fork_servers = fork_servers  # agent_engine.fork_server.ForkServers, or None
         self.base_env = dict(base_env)
         self.child_args = list(child_args)
         self.main_py = main_py
@@ -52,6 +55,17 @@ class SubprocessExecutor:
         log_path = task.config.data_root() / "agent_data" / task.signature / "agent.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [self.python, str(self.main_py), str(task.config_path), *self.child_args]
+        if self.fork_servers is not None:  # forked from a warm server (falls back to Popen)
+            provider = task.config.model(task.signature).provider
+            proc: Any = self.fork_servers.launch(cmd, env, log_path, provider)
+            return AgentHandle(
+                task.signature,
+                task.runtime_path,
+                log_path,
+                time.monotonic(),
+                pid=proc.pid,
+                ref=proc,
+            )
         with open(log_path, "ab") as log_fh:
             proc = subprocess.Popen(
                 cmd,
@@ -83,6 +97,6 @@ class SubprocessExecutor:
         if handle.exit_code is None:
             try:
                 handle.ref.wait(timeout)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # also raised by fork_server.ForkedProcess
                 return None
         return self.poll(handle)

@@ -18,6 +18,7 @@ import anthropic
 from agent_engine.errors import KIND_BAD_RESPONSE, LLMBadResponseError, LLMError
 from agent_engine.llm.base import CallKey, LLMResponse, Message, ToolCall, ToolSpec, Usage
 from agent_engine.llm.deadline import call_within, install_deadlines
+from agent_engine.llm.sdk_platform import preset_sdk_platform
 from data_flow.textsafe import scrub, scrub_text
 from settings.config import ConfigError
 
@@ -190,6 +191,7 @@ class AnthropicMessagesClient:
                 default_headers={"x-api-key": api_key},
                 http_client=http_client,
             )
+            preset_sdk_platform(sdk_client)
         self._client = sdk_client
 
     def complete(

@@ -17,6 +17,7 @@ import openai
 from agent_engine.errors import KIND_BAD_RESPONSE, LLMBadResponseError, LLMError
 from agent_engine.llm.base import CallKey, LLMResponse, Message, ToolCall, ToolSpec, Usage
 from agent_engine.llm.deadline import call_within, install_deadlines
+from agent_engine.llm.sdk_platform import preset_sdk_platform
 from data_flow.textsafe import scrub_text
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ class OpenAIChatClient:
                 max_retries=0,
                 http_client=http_client,
             )
+            preset_sdk_platform(sdk_client)
         self._client = sdk_client
 
     def complete(
