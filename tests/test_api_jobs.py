@@ -305,7 +305,8 @@ def test_killed_server_restarts_and_stops_the_orphaned_job(
         server.wait(10)
     pid = json.loads((root / "jobs" / "registry.json").read_text())["jobs"][0]["pid"]
     tree = _tree(pid)
-    assert not any(_gone(p) for p in tree)
+    # the run survives the server (its baseline agents may already have finished)
+    assert not _gone(tree[0])
 
     server = _start_server(root, port, key)
     try:

@@ -37,7 +37,8 @@ WINDOWS = [f"2025-11-0{d}T{t}" for d in (3, 4, 5) for t in ("10:30", "14:00")]
 WALL_CLOCK = {"ts_recorded", "latency_ms", "elapsed_ms", "duration_ms", "latency_ms_total"}
 # the manifest also names where and as which process the cell ran, and measures that process
 RUN_IDENTITY = {"run_id", "started_at", "ended_at", "pid", "config_path", "startup_ms",
-                "decision_seconds", "snapshot_seconds", "cpu_seconds", "peak_rss_kb"}  # fmt: skip
+                "decision_seconds", "snapshot_seconds", "cpu_seconds", "peak_rss_kb",
+                "loop_cpu_seconds", "spawn_time"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
