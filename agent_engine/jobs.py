@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -31,7 +31,7 @@ from typing import Any
 import psutil
 from filelock import FileLock
 
-from agent_engine.arena_lock import JOB_ID_ENV, describe_holder, read_holder, real_root
+from agent_engine.arena_lock import describe_holder, read_holder, real_root
 from data_flow.clock import now_iso
 from data_flow.fsio import atomic_write_json
 from settings.config import (
@@ -41,6 +41,7 @@ from settings.config import (
     load_config,
     resolve_settings_path,
 )
+from settings.env import JOB_ID_ENV, RUNTIME_DIR_ENV, process_environ
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,11 @@ class JobManager:
         python: str = sys.executable,
         grace_seconds: float = DEFAULT_GRACE_SECONDS,
         extra_env: dict[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
+        """`environ`: the base environment of the runs started (PATH, API keys, ...), taken
+        by the entry point; None: this process's at each start
+        (`settings.env.process_environ`). `extra_env` is added on top."""
         self.root = root.resolve()
         self.jobs_dir = self.root / "jobs"
         self.registry_path = self.jobs_dir / "registry.json"
@@ -148,6 +153,7 @@ class JobManager:
         self.project_root = project_root
         self.python = python
         self.grace = grace_seconds
+        self.environ = dict(environ) if environ is not None else None
         self.extra_env = dict(extra_env or {})
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
@@ -247,8 +253,8 @@ class JobManager:
         """Validate and start a run. Raises ConfigError, ActiveRunError, JobStartError."""
         config_file = resolve_settings_path(config_path)
         config = load_config(config_file)  # ConfigError names the key and the file
-        env = dict(os.environ)
-        env.update(self.extra_env)
+        base = self.environ if self.environ is not None else process_environ()
+        env = {**base, **self.extra_env}
         selected, skipped = _select_signatures(config, signatures, env)
         main_py = self.project_root / "main.py"
         if not main_py.is_file():
@@ -264,7 +270,7 @@ class JobManager:
             cmd += ["--end-date", end_date]
         if signatures:
             cmd += ["--signatures", ",".join(signatures)]
-        env.update({"RUNTIME_DIR": str(runtime_dir), "PYTHONUNBUFFERED": "1", JOB_ID_ENV: job_id})
+        env.update({RUNTIME_DIR_ENV: str(runtime_dir), "PYTHONUNBUFFERED": "1", JOB_ID_ENV: job_id})
         with self._locked():
             jobs = self._read()
             for other in jobs.values():

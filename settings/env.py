@@ -5,6 +5,13 @@ Only the process entry points (main.py, the `python -m` CLIs) create it, with
 `os.environ`. API keys are the one exception by design: their variable names come from the
 config (`api_key_env`), so `env_value` reads them here, at the moment they are needed, and
 they are never stored.
+
+A process that starts children (main.py, the experiment CLI, the API's `JobManager`, a Ray
+cell task on its node) gives them its whole environment (PATH, API keys, ...):
+`process_environ()` is that copy, taken by the entry point and passed down. The library
+defaults for a caller that passes nothing (`JobManager(environ=None)`,
+`data_flow.backup.default_backup_root(None)`) read it here too, so this module stays the one
+reader of the environment.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ PARENT_PID_ENV = "ARENA_PARENT_PID"  # the orchestrator, which the agent must no
 PREFETCH_ENV = "ARENA_PREFETCH"  # "1": the orchestrator builds the replay snapshots
 RUN_ID_ENV = "ARENA_RUN_ID"  # the orchestrator's run id (its pid and start time)
 KILL_AFTER_WRITES_ENV = "ARENA_TEST_KILL_AFTER_WRITES"  # test seam (agent_engine/crash_seam.py)
+JOB_ID_ENV = "ARENA_JOB_ID"  # set by the API's JobManager for the runs it starts
 
 
 def _field(name: str) -> object:
@@ -46,6 +54,7 @@ class EnvSettings(BaseSettings):
     prefetch: str = _field(PREFETCH_ENV)  # type: ignore[assignment]
     run_id: str = _field(RUN_ID_ENV)  # type: ignore[assignment]
     kill_after_writes: str = _field(KILL_AFTER_WRITES_ENV)  # type: ignore[assignment]
+    job_id: str = _field(JOB_ID_ENV)  # type: ignore[assignment]
 
     @classmethod
     def from_env(cls) -> EnvSettings:
@@ -79,6 +88,11 @@ class EnvSettings(BaseSettings):
 def _alias(alias: object) -> str:
     assert isinstance(alias, AliasChoices)
     return str(alias.choices[0])
+
+
+def process_environ() -> dict[str, str]:
+    """A copy of this process's whole environment: the base of a child process's."""
+    return dict(os.environ)
 
 
 def env_value(name: str) -> str | None:
