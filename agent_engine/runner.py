@@ -42,19 +42,15 @@ from agent_engine.agent_task import AgentTask
 from agent_engine.decision_log import count_attempts, decision_log_path, window_complete
 from agent_engine.lazy_source import LazySource
 from agent_engine.manifest import RunManifest
-from agent_engine.run_stats import (
-    HEAVY_MODULES,
-    RunStats,
-    cpu_seconds,
-    peak_rss_kb,
-    seconds_since_process_start,
-)
+from agent_engine.run_stats import RunStats, run_end_fields, seconds_since_process_start
 from agent_engine.run_windows import (
     Window,
     agent_dir,
+    make_clock,
     plan_windows,
     position_path,
     record_interrupted,
+    run_days,
     windows_to_run,
 )
 from agent_engine.runtime_env import RuntimeEnv
@@ -64,7 +60,7 @@ from agent_engine.window_data import (
     log_data_unavailable,
     with_live_retry,
 )
-from data_flow.clock import SHANGHAI, Clock, LiveClock, ReplayClock
+from data_flow.clock import Clock
 from settings.config import AgentConfig, ArenaConfig, ArenaError, ModelConfig
 
 __all__ = [
@@ -90,15 +86,6 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_NO_DATA = 0, 1, 2, 3
 LIVE_GRACE = timedelta(minutes=5)
 """Live mode: a window is still run when reached at most this long after its time."""
-
-
-def _resolve_days(config: ArenaConfig, trading_days: Sequence[date] | None) -> list[date]:
-    dr = config.date_range
-    if trading_days is not None:
-        return [d for d in trading_days if dr.init_date <= d <= dr.end_date]
-    from data_flow.calendar import trading_days as calendar_days
-
-    return list(calendar_days(dr.init_date, dr.end_date))
 
 
 def _prompt_template_hash() -> str:
@@ -206,7 +193,7 @@ class AgentRun:
         status, code, error = "failed", EXIT_FAILED, None
         try:
             windows = plan_windows(
-                _resolve_days(self.config, trading_days), self.config.decision_windows
+                run_days(self.config, trading_days), self.config.decision_windows
             )
             st.windows_total = len(windows)
             self.runtime.update(status="starting", windows_total=st.windows_total)
@@ -411,24 +398,7 @@ class AgentRun:
         if client is not None:
             _close_client(client)
         try:
-            self.manifest.end(
-                status,
-                st.windows_done,
-                windows_total=st.windows_total,
-                windows_already_done=st.windows_already_done,
-                windows_run=st.windows_run,
-                windows_skipped=st.windows_skipped,
-                windows_passed=st.windows_passed,
-                snapshots_built=st.snapshots_built,
-                data_unavailable=st.data_unavailable,
-                startup_ms=None if st.startup_seconds is None else round(st.startup_seconds * 1e3),
-                decision_seconds=round(st.decision_seconds, 3),
-                snapshot_seconds=round(st.snapshot_seconds, 3),
-                peak_rss_kb=peak_rss_kb(),
-                cpu_seconds=cpu_seconds(),
-                heavy_modules=[m for m in HEAVY_MODULES if m in sys.modules],
-                error=error,
-            )
+            self.manifest.end(status, st.windows_done, **run_end_fields(st), error=error)
         except OSError:
             log.exception("could not write run_end to the manifest")
         self.runtime.update(
@@ -448,10 +418,3 @@ def _close_client(client: Any) -> None:
             close()
         except Exception:  # closing is best effort
             log.debug("closing the LLM client failed", exc_info=True)
-
-
-def make_clock(config: ArenaConfig) -> Clock:
-    if config.mode == "live":
-        return LiveClock()
-    start = config.date_range.init_date
-    return ReplayClock(datetime(start.year, start.month, start.day, tzinfo=SHANGHAI))
