@@ -182,7 +182,9 @@ def run_orchestrator(
     however its path is spelled (a second one exits 2 naming the holder)."""
     from agent_engine.arena_lock import ArenaBusyError, ArenaLock
 
-    lock = ArenaLock(config.data_root(), command=[Path(sys.argv[0]).name, *sys.argv[1:]])
+    lock = ArenaLock(
+        config.data_root(), command=[Path(sys.argv[0]).name, *sys.argv[1:]], job_id=env.job_id
+    )
     try:
         lock.acquire()
     except ArenaBusyError as err:
@@ -258,8 +260,10 @@ def _plan_and_run(
     return orch.run_arena(run)
 
 
-def _backup_root(env: EnvSettings) -> Path | None:
-    return Path(env.backup_dir).expanduser().resolve() if env.backup_dir else None
+def _backup_root(env: EnvSettings) -> Path:
+    from data_flow.backup import default_backup_root
+
+    return default_backup_root(env)
 
 
 def clean_leftovers(config: ArenaConfig, env: EnvSettings | None = None) -> None:

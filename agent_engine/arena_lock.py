@@ -29,7 +29,6 @@ from settings.config import ArenaError
 
 LOCK_NAME = ".arena.lock"
 HOLDER_NAME = ".arena.holder.json"
-JOB_ID_ENV = "ARENA_JOB_ID"  # set by the API's JobManager for the runs it starts
 ACQUIRE_TIMEOUT_SECONDS = 1.0
 """A second orchestrator waits this long for the lock before giving up (covers a holder that is
 just exiting, not a running arena)."""
@@ -102,9 +101,12 @@ def _wait_for_holder(root: Path) -> dict[str, Any] | None:
 class ArenaLock:
     """`acquire()` (ArenaBusyError when held elsewhere) … `release()`; also a context manager."""
 
-    def __init__(self, data_root: Path, *, command: list[str] | None = None) -> None:
+    def __init__(
+        self, data_root: Path, *, command: list[str] | None = None, job_id: str | None = None
+    ) -> None:
         self.root = real_root(data_root)
         self.command = list(command or [])
+        self.job_id = job_id or None  # the API job running this (EnvSettings.job_id)
         self._lock = FileLock(str(self.root / LOCK_NAME), thread_local=False)
         self.holder: dict[str, Any] | None = None
 
@@ -123,7 +125,7 @@ class ArenaLock:
             "pid": pid,
             "create_time": create_time,
             "started_at": now_iso(),
-            "job_id": os.environ.get(JOB_ID_ENV, "").strip() or None,
+            "job_id": self.job_id,
             "command": self.command,
             "data_root": str(self.root),
         }

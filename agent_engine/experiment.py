@@ -99,9 +99,10 @@ def main(argv: list[str] | None = None) -> int:
 def _executor(args: argparse.Namespace) -> tuple[Any, int]:
     """The chosen executor and how many cells it runs at once. ConfigError without Ray."""
     from agent_engine.experiments.executor import LocalProcessExecutor
+    from settings.env import process_environ
 
     if args.executor == "local":
-        return LocalProcessExecutor(), args.workers or 1
+        return LocalProcessExecutor(environ=process_environ()), args.workers or 1
     if importlib.util.find_spec("ray") is None:
         raise ConfigError('--executor ray needs Ray: pip install -e ".[ray]"')
     from agent_engine.experiments.ray_executor import RayExecutor

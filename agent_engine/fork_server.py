@@ -36,6 +36,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from settings.env import EnvSettings, replace_process_environ
+
 FORK_SERVER_ENV = "ARENA_FORK_SERVER"
 SERVER_MODULE = "agent_engine.fork_server"
 PARENT_PID_ENV = "ARENA_PARENT_PID"  # same name as stop_signals.PARENT_PID_ENV (cheap import)
@@ -226,8 +228,7 @@ def _child(request: dict[str, Any], report_fd: int, sock: socket.socket) -> None
         os.close(null)
         os.close(log)
         os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
+        replace_process_environ(request["env"])
         orchestrator = int(request["env"].get(PARENT_PID_ENV) or 0)
         deadline = time.monotonic() + REPARENT_WAIT_SECONDS
         while orchestrator and os.getppid() != orchestrator and time.monotonic() < deadline:
@@ -272,7 +273,8 @@ def _fork_agent(request: dict[str, Any], sock: socket.socket) -> int:
 
 
 def serve(provider: str, fd: int) -> int:
-    parent = os.environ.get(PARENT_PID_ENV, "")
+    """The fork server's process (`python -m agent_engine.fork_server`, an entry point)."""
+    parent = EnvSettings.from_env().parent_pid
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if not parent.isdigit() or os.getppid() != int(parent):
         return 1  # the orchestrator is already gone

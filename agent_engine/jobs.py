@@ -22,112 +22,42 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import psutil
 from filelock import FileLock
 
-from agent_engine.arena_lock import JOB_ID_ENV, describe_holder, read_holder, real_root
+from agent_engine.arena_lock import describe_holder, read_holder, real_root
+from agent_engine.job_model import (
+    ActiveRunError,
+    Job,
+    JobStartError,
+    JobStatus,
+    exit_error,
+    exit_status,
+)
+from agent_engine.process_tree import process_tree, signal_all, wait_gone
 from data_flow.clock import now_iso
 from data_flow.fsio import atomic_write_json
 from settings.config import (
     PROJECT_ROOT,
-    ArenaError,
     ConfigError,
     load_config,
     resolve_settings_path,
 )
+from settings.env import JOB_ID_ENV, RUNTIME_DIR_ENV, process_environ
 
 log = logging.getLogger(__name__)
+
+__all__ = ["ActiveRunError", "Job", "JobManager", "JobStartError", "JobStatus"]
 
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 REGISTRY_SCHEMA_VERSION = 1
 DEFAULT_GRACE_SECONDS = 5.0
 LOG_TAIL_LINES = 40
-
-
-class JobStatus(StrEnum):
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    STOPPED = "stopped"
-
-
-class ActiveRunError(ArenaError):
-    """A run is already active on the same data root."""
-
-    def __init__(self, data_root: str, holder: str) -> None:
-        super().__init__(f"{holder} is already running on data root {data_root}")
-        self.data_root = data_root
-        self.holder = holder
-
-
-class JobStartError(ArenaError):
-    """The run could not be started (e.g. main.py missing)."""
-
-
-@dataclass
-class Job:
-    job_id: str
-    status: str
-    pid: int | None
-    config_path: str  # as given, relative to settings/
-    config_file: str  # absolute path of the validated config
-    data_root: str  # the run's data root (from its config)
-    started_at: str
-    ended_at: str | None = None
-    exit_code: int | None = None
-    error: str | None = None
-    create_time: float | None = None
-    stop_requested: bool = False
-    init_date: str | None = None
-    end_date: str | None = None
-    signatures: list[str] = field(default_factory=list)  # the agents the run will drive
-    skipped: dict[str, str] = field(default_factory=dict)  # signature -> why it cannot run
-    command: list[str] = field(default_factory=list)
-    log_path: str = ""
-    runtime_dir: str = ""
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Job:
-        """A registry entry; TypeError when a field has the wrong type (entry skipped)."""
-        known = set(cls.__dataclass_fields__)
-        job = cls(**{k: v for k, v in d.items() if k in known})
-        ints = (job.pid, job.exit_code)
-        texts = (job.job_id, job.status, job.config_path, job.data_root, job.started_at)
-        if (
-            not all(x is None or (isinstance(x, int) and not isinstance(x, bool)) for x in ints)
-            or not all(isinstance(x, str) for x in texts)
-            or job.status not in set(JobStatus)
-            or not isinstance(job.signatures, list)
-            or not all(isinstance(x, str) for x in (job.log_path, job.runtime_dir))
-            or not isinstance(job.skipped, dict)
-            or not all(isinstance(v, str) for v in job.skipped.values())
-        ):
-            raise TypeError(f"bad registry entry {job.job_id!r}")
-        return job
-
-
-def _exit_status(code: int, stop_requested: bool) -> JobStatus:
-    if stop_requested:
-        return JobStatus.STOPPED
-    return JobStatus.COMPLETED if code == 0 else JobStatus.FAILED
-
-
-def _exit_error(code: int) -> str | None:
-    if code == 0:
-        return None
-    if code == 2:
-        return "configuration error or data root in use (exit 2); see the log"
-    if code == 3:
-        return "some windows had no market data (exit 3); a later run retries them; see the log"
-    if code in (130, 143) or code < 0:
-        return f"terminated by a signal (exit {code})"
-    return f"run failed (exit {code}); see the log"
 
 
 class JobManager:
@@ -139,7 +69,11 @@ class JobManager:
         python: str = sys.executable,
         grace_seconds: float = DEFAULT_GRACE_SECONDS,
         extra_env: dict[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
+        """`environ`: the base environment of the runs started (PATH, API keys, ...), taken
+        by the entry point; None: this process's at each start
+        (`settings.env.process_environ`). `extra_env` is added on top."""
         self.root = root.resolve()
         self.jobs_dir = self.root / "jobs"
         self.registry_path = self.jobs_dir / "registry.json"
@@ -148,6 +82,7 @@ class JobManager:
         self.project_root = project_root
         self.python = python
         self.grace = grace_seconds
+        self.environ = dict(environ) if environ is not None else None
         self.extra_env = dict(extra_env or {})
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
@@ -247,8 +182,8 @@ class JobManager:
         """Validate and start a run. Raises ConfigError, ActiveRunError, JobStartError."""
         config_file = resolve_settings_path(config_path)
         config = load_config(config_file)  # ConfigError names the key and the file
-        env = dict(os.environ)
-        env.update(self.extra_env)
+        base = self.environ if self.environ is not None else process_environ()
+        env = {**base, **self.extra_env}
         selected, skipped = _select_signatures(config, signatures, env)
         main_py = self.project_root / "main.py"
         if not main_py.is_file():
@@ -264,7 +199,7 @@ class JobManager:
             cmd += ["--end-date", end_date]
         if signatures:
             cmd += ["--signatures", ",".join(signatures)]
-        env.update({"RUNTIME_DIR": str(runtime_dir), "PYTHONUNBUFFERED": "1", JOB_ID_ENV: job_id})
+        env.update({RUNTIME_DIR_ENV: str(runtime_dir), "PYTHONUNBUFFERED": "1", JOB_ID_ENV: job_id})
         with self._locked():
             jobs = self._read()
             for other in jobs.values():
@@ -324,10 +259,10 @@ class JobManager:
 
         def finish(job: Job) -> None:
             if job.status == JobStatus.RUNNING or job.exit_code is None:
-                job.status = _exit_status(code, job.stop_requested)
+                job.status = exit_status(code, job.stop_requested)
                 job.exit_code = code
                 job.ended_at = job.ended_at or now_iso()
-                job.error = None if job.status == JobStatus.COMPLETED else _exit_error(code)
+                job.error = None if job.status == JobStatus.COMPLETED else exit_error(code)
 
         self._update(job_id, finish)
         self._procs.pop(job_id, None)
@@ -430,13 +365,13 @@ class JobManager:
         if job is None or job.status != JobStatus.RUNNING or job.pid is None:
             return job
         self._update(job_id, lambda j: setattr(j, "stop_requested", True))
-        targets = _process_tree(job.pid, job.create_time)
-        _signal_all(job.pid, targets, signal.SIGTERM)
-        alive = _wait_gone(targets, self.grace)
+        targets = process_tree(job.pid, job.create_time)
+        signal_all(job.pid, targets, signal.SIGTERM)
+        alive = wait_gone(targets, self.grace)
         if alive:
             log.warning("job %s: %d processes ignored SIGTERM; killing", job_id, len(alive))
-            _signal_all(job.pid, alive, signal.SIGKILL)
-            _wait_gone(alive, 3.0)
+            signal_all(job.pid, alive, signal.SIGKILL)
+            wait_gone(alive, 3.0)
         proc = self._procs.get(job_id)
         if proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -485,49 +420,3 @@ def _select_signatures(
         why = "; ".join(f"{sig}: {reason}" for sig, reason in skipped.items())
         raise ConfigError(f"signatures: no selected agent can run ({why or 'no agents'})")
     return selected, skipped
-
-
-def _process_tree(pid: int, create_time: float | None) -> list[psutil.Process]:
-    procs: dict[int, psutil.Process] = {}
-    try:
-        root = psutil.Process(pid)
-        if create_time is None or abs(root.create_time() - create_time) <= 1.0:
-            procs[pid] = root
-            for child in root.children(recursive=True):
-                procs[child.pid] = child
-    except psutil.Error:
-        pass
-    for p in psutil.process_iter():  # members of the group whose parent already died
-        with contextlib.suppress(psutil.Error, OSError):
-            if p.pid not in procs and os.getpgid(p.pid) == pid:
-                procs[p.pid] = p
-    return list(procs.values())
-
-
-def _gone(p: psutil.Process) -> bool:
-    try:
-        return p.status() == psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return True
-
-
-def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
-    """Poll until every process has exited (a zombie counts as exited); returns survivors.
-
-    Deliberately not psutil.wait_procs: it reaps our own children with waitpid, which would
-    steal the exit status from the Popen object whose watcher thread records it.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        alive = [p for p in procs if not _gone(p)]
-        if not alive or time.monotonic() >= deadline:
-            return alive
-        time.sleep(0.02)
-
-
-def _signal_all(pgid: int, procs: list[psutil.Process], sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            p.send_signal(sig)

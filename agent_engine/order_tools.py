@@ -13,17 +13,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from agent_engine.llm.base import ToolCall, ToolSpec
-from agent_engine.resting_orders import MAX_VALID_DAYS, ORDER_TYPES, OrderDesk, RestingOrder
+from agent_engine.resting_orders import MAX_VALID_DAYS, OrderDesk, RestingOrder
 from agent_engine.rules import OrderSide, board_of, check_buy_lot, q2, to_decimal
 from agent_engine.tool_args import (
     ERROR_INVALID_ARGUMENTS,
-    MAX_WHOLE_NUMBER,
+    Shares,
     SymbolText,
     ToolArgs,
-    WholeNumber,
+    tool_spec,
 )
 
 ERROR_NO_ORDER_BOOK = "no_order_book"
@@ -46,61 +46,39 @@ def _lower(value: Any) -> Any:
 
 
 class PlaceOrderArgs(ToolArgs):
+    tool_name = "place_order"
+    tool_description = (
+        "Place a resting order checked against every later hourly bar, also between "
+        "decision windows: a limit BUY fills at or below `price`, a limit SELL or "
+        "take_profit SELL at or above it, a stop_loss SELL when the price falls to it. "
+        "It works for `valid_days` trading days (today included) unless filled or "
+        "cancelled. Lots, T+1, price limits, cash and the position cap apply at fill time."
+    )
     symbol: SymbolText = Field(description="e.g. SH688008")
     action: Annotated[Literal["BUY", "SELL"], BeforeValidator(_upper)]
-    quantity: WholeNumber = Field(description="shares")
+    quantity: Shares = Field(description="shares")
     order_type: Annotated[Literal["limit", "stop_loss", "take_profit"], BeforeValidator(_lower)]
-    price: Annotated[Decimal, BeforeValidator(_price)] = Field(description="CNY, 2 decimals")
+    price: Annotated[
+        Decimal,
+        BeforeValidator(_price),
+        WithJsonSchema({"type": "number", "description": "CNY, 2 decimals"}),
+    ]
     valid_days: Annotated[int, Field(ge=1, le=MAX_VALID_DAYS)] = 1
 
 
 class GetOrdersArgs(ToolArgs):
-    pass
+    tool_name = "get_orders"
+    tool_description = "Your resting orders: working ones and those that ended, with their state."
 
 
 class CancelOrderArgs(ToolArgs):
+    tool_name = "cancel_order"
+    tool_description = "Cancel a working (or partially filled) resting order by its order_id."
     order_id: Annotated[str, Field(min_length=1, max_length=200)]
 
 
 ORDER_TOOL_SPECS: list[ToolSpec] = [
-    ToolSpec(
-        name="place_order",
-        description=(
-            "Place a resting order checked against every later hourly bar, also between "
-            "decision windows: a limit BUY fills at or below `price`, a limit SELL or "
-            "take_profit SELL at or above it, a stop_loss SELL when the price falls to it. "
-            "It works for `valid_days` trading days (today included) unless filled or "
-            "cancelled. Lots, T+1, price limits, cash and the position cap apply at fill time."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "symbol": {"type": "string", "description": "e.g. SH688008"},
-                "action": {"type": "string", "enum": ["BUY", "SELL"]},
-                "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_WHOLE_NUMBER},
-                "order_type": {"type": "string", "enum": list(ORDER_TYPES)},
-                "price": {"type": "number", "exclusiveMinimum": 0, "description": "CNY"},
-                "valid_days": {"type": "integer", "minimum": 1, "maximum": MAX_VALID_DAYS},
-            },
-            "required": ["symbol", "action", "quantity", "order_type", "price"],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="get_orders",
-        description="Your resting orders: working ones and those that ended, with their state.",
-        parameters={"type": "object", "properties": {}, "additionalProperties": False},
-    ),
-    ToolSpec(
-        name="cancel_order",
-        description="Cancel a working (or partially filled) resting order by its order_id.",
-        parameters={
-            "type": "object",
-            "properties": {"order_id": {"type": "string"}},
-            "required": ["order_id"],
-            "additionalProperties": False,
-        },
-    ),
+    tool_spec(m) for m in (PlaceOrderArgs, GetOrdersArgs, CancelOrderArgs)
 ]
 
 

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HEAVY_MODULES = ("pandas", "ta", "akshare", "exchange_calendars", "openai", "anthropic")
 """Reported in run_end: an agent should load only the SDK it uses, and pandas/ta/akshare only
@@ -65,3 +67,26 @@ def peak_rss_kb() -> int | None:
 def cpu_seconds() -> float:
     t = os.times()
     return round(t.user + t.system, 3)
+
+
+def run_end_fields(st: RunStats) -> dict[str, Any]:
+    """The measurements of a run that its manifest's `run_end` records (besides the status,
+    `windows_done` and the error)."""
+    return {
+        "windows_total": st.windows_total,
+        "windows_already_done": st.windows_already_done,
+        "windows_run": st.windows_run,
+        "windows_skipped": st.windows_skipped,
+        "windows_passed": st.windows_passed,
+        "snapshots_built": st.snapshots_built,
+        "data_unavailable": st.data_unavailable,
+        "startup_ms": None if st.startup_seconds is None else round(st.startup_seconds * 1e3),
+        "decision_seconds": round(st.decision_seconds, 3),
+        "snapshot_seconds": round(st.snapshot_seconds, 3),
+        "peak_rss_kb": peak_rss_kb(),
+        "cpu_seconds": cpu_seconds(),
+        "loop_cpu_seconds": None
+        if st.loop_cpu_started is None
+        else round(cpu_seconds() - st.loop_cpu_started, 3),
+        "heavy_modules": [m for m in HEAVY_MODULES if m in sys.modules],
+    }

@@ -1,4 +1,5 @@
-"""The windows of a run (trading days × decision windows) and which of them to run."""
+"""The windows of a run (trading days × decision windows), which of them to run, and the
+clock that paces them (`make_clock`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from data_flow.clock import at_window
+from data_flow.clock import SHANGHAI, Clock, LiveClock, ReplayClock, at_window
 from data_flow.fsio import append_jsonl
 from data_flow.records.models import OUTCOME_INTERRUPTED, event_dict, window_end_fields
 from data_flow.records.paths import agent_dir, ledger_path
 from data_flow.records.read import window_open
+from settings.config import ArenaConfig
 
 __all__ = ["agent_dir", "plan_windows", "position_path", "record_interrupted", "windows_to_run"]
 
@@ -56,3 +58,22 @@ def record_interrupted(log_path: Path, reason: str) -> None:
         return
     fields = window_end_fields(OUTCOME_INTERRUPTED, reason, cash=None)
     append_jsonl(log_path, event_dict("window_end", fields))
+
+
+def run_days(config: ArenaConfig, trading_days: Sequence[date] | None) -> list[date]:
+    """The run's trading days: the given ones within `date_range` (the orchestrator passes
+    them), else the calendar's."""
+    dr = config.date_range
+    if trading_days is not None:
+        return [d for d in trading_days if dr.init_date <= d <= dr.end_date]
+    from data_flow.calendar import trading_days as calendar_days
+
+    return list(calendar_days(dr.init_date, dr.end_date))
+
+
+def make_clock(config: ArenaConfig) -> Clock:
+    """Live: the wall clock; replay: a clock starting at `init_date` 00:00 Shanghai time."""
+    if config.mode == "live":
+        return LiveClock()
+    start = config.date_range.init_date
+    return ReplayClock(datetime(start.year, start.month, start.day, tzinfo=SHANGHAI))

@@ -46,18 +46,19 @@ from agent_engine.decision_log import count_attempts, decision_log_path, window_
 from agent_engine.lazy_source import LazySource
 from agent_engine.manifest import RunManifest
 from agent_engine.run_stats import (
-    HEAVY_MODULES,
     RunStats,
     cpu_seconds,
-    peak_rss_kb,
+    run_end_fields,
     seconds_since_process_start,
 )
 from agent_engine.run_windows import (
     Window,
     agent_dir,
+    make_clock,
     plan_windows,
     position_path,
     record_interrupted,
+    run_days,
     windows_to_run,
 )
 from agent_engine.runtime_env import RuntimeEnv
@@ -67,7 +68,7 @@ from agent_engine.window_data import (
     log_data_unavailable,
     with_live_retry,
 )
-from data_flow.clock import SHANGHAI, Clock, LiveClock, ReplayClock
+from data_flow.clock import SHANGHAI, Clock
 from settings.config import AgentConfig, ArenaConfig, ArenaError, ModelConfig
 
 __all__ = [
@@ -93,15 +94,6 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_NO_DATA = 0, 1, 2, 3
 LIVE_GRACE = timedelta(minutes=5)
 """Live mode: a window is still run when reached at most this long after its time."""
-
-
-def _resolve_days(config: ArenaConfig, trading_days: Sequence[date] | None) -> list[date]:
-    dr = config.date_range
-    if trading_days is not None:
-        return [d for d in trading_days if dr.init_date <= d <= dr.end_date]
-    from data_flow.calendar import trading_days as calendar_days
-
-    return list(calendar_days(dr.init_date, dr.end_date))
 
 
 def _prompt_template_hash() -> str:
@@ -208,7 +200,7 @@ class AgentRun:
         st = self.stats
         status, code, error = "failed", EXIT_FAILED, None
         try:
-            self.days = _resolve_days(self.config, trading_days)
+            self.days = run_days(self.config, trading_days)
             windows = plan_windows(self.days, self.config.decision_windows)
             st.windows_total = len(windows)
             self.runtime.update(status="starting", windows_total=st.windows_total)
@@ -455,23 +447,8 @@ class AgentRun:
             self.manifest.end(
                 status,
                 st.windows_done,
-                windows_total=st.windows_total,
-                windows_already_done=st.windows_already_done,
-                windows_run=st.windows_run,
-                windows_skipped=st.windows_skipped,
-                windows_passed=st.windows_passed,
-                snapshots_built=st.snapshots_built,
-                data_unavailable=st.data_unavailable,
-                startup_ms=None if st.startup_seconds is None else round(st.startup_seconds * 1e3),
-                decision_seconds=round(st.decision_seconds, 3),
-                snapshot_seconds=round(st.snapshot_seconds, 3),
-                peak_rss_kb=peak_rss_kb(),
-                cpu_seconds=cpu_seconds(),
-                loop_cpu_seconds=None
-                if st.loop_cpu_started is None
-                else round(cpu_seconds() - st.loop_cpu_started, 3),
+                **run_end_fields(st),
                 spawn_time=self.task.spawn_time,
-                heavy_modules=[m for m in HEAVY_MODULES if m in sys.modules],
                 error=error,
             )
         except OSError:
@@ -493,10 +470,3 @@ def _close_client(client: Any) -> None:
             close()
         except Exception:  # closing is best effort
             log.debug("closing the LLM client failed", exc_info=True)
-
-
-def make_clock(config: ArenaConfig) -> Clock:
-    if config.mode == "live":
-        return LiveClock()
-    start = config.date_range.init_date
-    return ReplayClock(datetime(start.year, start.month, start.day, tzinfo=SHANGHAI))

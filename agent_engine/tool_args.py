@@ -1,6 +1,10 @@
 """The function tools' interface: their specs (TOOL_SPECS) and their arguments' parsing,
 bounds and the error messages the model reads.
 
+Each tool's spec is generated from its arguments model (`tool_spec`): the JSON schema of the
+model's fields (`Field(description=...)`, bounds, an enum) trimmed to what every provider
+accepts, so the schema the model sees and the parser that checks its arguments cannot drift.
+
 `parse_arguments(model_cls, tool, raw)` turns the model's raw JSON text into a validated
 argument model or raises `ArgumentError(kind, message)`; nothing else escapes it, whatever the
 model sends (invalid or deeply nested JSON, huge numbers, huge strings, thousands of fields).
@@ -21,9 +25,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from agent_engine.calc import MAX_EXPRESSION_CHARS
 from agent_engine.llm.base import ToolSpec
@@ -120,125 +131,128 @@ def _symbol_text(value: Any) -> Any:
     return value
 
 
-WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+# The bounds that `_whole_number` enforces (with its own messages), shown in the tool specs; a
+# constraint must sit before the validator to appear in the schema as minimum/maximum.
+Hours = Annotated[int, Field(ge=1), BeforeValidator(_whole_number)]
+Shares = Annotated[int, Field(ge=1, le=MAX_WHOLE_NUMBER), BeforeValidator(_whole_number)]
 SymbolText = Annotated[str, BeforeValidator(_symbol_text), Field(min_length=1)]
 
 
 class ToolArgs(BaseModel):
+    """The arguments of one tool. Its spec (`tool_spec`) is generated from the fields: types,
+    bounds and `Field(description=...)`; `tool_name` and `tool_description` name the tool."""
+
     model_config = ConfigDict(extra="forbid")
+    tool_name: ClassVar[str]
+    tool_description: ClassVar[str]
+
+
+IndicatorName = Annotated[str, WithJsonSchema({"type": "string", "enum": list(INDICATOR_NAMES)})]
 
 
 class GetStockPriceArgs(ToolArgs):
-    symbol: SymbolText
+    tool_name = "get_stock_price"
+    tool_description = (
+        "Price of one stock as of the decision time: current price, change vs previous "
+        "close, daily limit prices, today's open/high/low/volume so far, recent hourly bars "
+        "and technical indicators (RSI14, RSI3, MACD 12/26/9, Bollinger 20/2)."
+    )
+    symbol: SymbolText = Field(description="e.g. SH688008")
     indicators: Annotated[
-        list[str], BeforeValidator(_indicator_list), Field(max_length=MAX_INDICATORS)
-    ] = Field(default_factory=lambda: list(INDICATOR_NAMES))
+        list[IndicatorName], BeforeValidator(_indicator_list), Field(max_length=MAX_INDICATORS)
+    ] = Field(
+        default_factory=lambda: list(INDICATOR_NAMES),
+        description="indicators to include (default: all)",
+    )
 
     def names(self) -> list[str]:
         return indicator_names(self.indicators)
 
 
 class GetNewsArgs(ToolArgs):
-    symbol: SymbolText | None = None
-    hours: WholeNumber | None = None
+    tool_name = "get_news"
+    tool_description = (
+        "News published in the last `hours` hours up to the decision time, newest first; "
+        "optionally only for one symbol."
+    )
+    symbol: SymbolText | None = Field(default=None, description="e.g. SH688008 (optional)")
+    hours: Hours | None = Field(default=None, description="look-back window")
 
 
 class GetPortfolioArgs(ToolArgs):
-    pass
+    tool_name = "get_portfolio"
+    tool_description = (
+        "Your cash, holdings (shares, sellable today, average cost, market value, "
+        "unrealized PnL, weight) and total equity at the decision-time prices."
+    )
 
 
 class ExecuteTradeArgs(ToolArgs):
-    symbol: SymbolText
-    action: str
-    quantity: WholeNumber
+    tool_name = "execute_trade"
+    tool_description = (
+        "Place a market order at the current price. BUY or SELL a whole number of shares; "
+        "returns the fill (price, fees, cash after) or the rejection reason."
+    )
+    symbol: SymbolText = Field(description="e.g. SH688008")
+    # any text is parsed (case-insensitive, checked by the toolbox); the model is shown the enum
+    action: str = Field(json_schema_extra={"enum": ["BUY", "SELL"]})
+    quantity: Shares = Field(description="shares")
 
 
 class CalculateArgs(ToolArgs):
-    expression: Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_CHARS)]
+    tool_name = "calculate"
+    tool_description = (
+        "Evaluate arithmetic: numbers, + - * / // % **, parentheses, abs/min/max/round. "
+        f"At most {MAX_EXPRESSION_CHARS} characters."
+    )
+    expression: Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_CHARS)] = Field(
+        description="e.g. 125.5*200"
+    )
 
 
-TOOL_SPECS: list[ToolSpec] = [
-    ToolSpec(
-        name="get_stock_price",
-        description=(
-            "Price of one stock as of the decision time: current price, change vs previous "
-            "close, daily limit prices, today's open/high/low/volume so far, recent hourly bars "
-            "and technical indicators (RSI14, RSI3, MACD 12/26/9, Bollinger 20/2)."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "symbol": {"type": "string", "description": "e.g. SH688008"},
-                "indicators": {
-                    "type": "array",
-                    "items": {"type": "string", "enum": list(INDICATOR_NAMES)},
-                    "description": "indicators to include (default: all)",
-                },
-            },
-            "required": ["symbol"],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="get_news",
-        description=(
-            "News published in the last `hours` hours up to the decision time, newest first; "
-            "optionally only for one symbol."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "symbol": {"type": "string", "description": "e.g. SH688008 (optional)"},
-                "hours": {"type": "integer", "minimum": 1, "description": "look-back window"},
-            },
-            "required": [],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="get_portfolio",
-        description=(
-            "Your cash, holdings (shares, sellable today, average cost, market value, "
-            "unrealized PnL, weight) and total equity at the decision-time prices."
-        ),
-        parameters={"type": "object", "properties": {}, "additionalProperties": False},
-    ),
-    ToolSpec(
-        name="execute_trade",
-        description=(
-            "Place a market order at the current price. BUY or SELL a whole number of shares; "
-            "returns the fill (price, fees, cash after) or the rejection reason."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "symbol": {"type": "string", "description": "e.g. SH688008"},
-                "action": {"type": "string", "enum": ["BUY", "SELL"]},
-                "quantity": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": MAX_WHOLE_NUMBER,
-                    "description": "shares",
-                },
-            },
-            "required": ["symbol", "action", "quantity"],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="calculate",
-        description=(
-            "Evaluate arithmetic: numbers, + - * / // % **, parentheses, abs/min/max/round. "
-            f"At most {MAX_EXPRESSION_CHARS} characters."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {"expression": {"type": "string", "description": "e.g. 125.5*200"}},
-            "required": ["expression"],
-            "additionalProperties": False,
-        },
-    ),
-]
+TOOL_ARGS: tuple[type[ToolArgs], ...] = (
+    GetStockPriceArgs,
+    GetNewsArgs,
+    GetPortfolioArgs,
+    ExecuteTradeArgs,
+    CalculateArgs,
+)
+
+# The keys of a property's schema sent to providers, in this order. Titles, defaults and length
+# bounds are left out (every provider accepts the rest; the bounds are enforced when parsing and
+# named in the error message the model gets).
+_PROVIDER_KEYS = ("type", "items", "enum", "minimum", "maximum", "description")
+
+
+def _provider_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """One property's pydantic schema trimmed for providers: an optional field (``anyOf`` with
+    null) is sent as its non-null type, and only `_PROVIDER_KEYS` are kept."""
+    if "$ref" in schema:
+        raise TypeError(f"tool arguments must be plain JSON types, got a reference {schema}")
+    branches = [b for b in schema.get("anyOf", ()) if b.get("type") != "null"]
+    if len(branches) == 1:
+        schema = {**branches[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
+    return {
+        key: _provider_schema(schema[key]) if key == "items" else schema[key]
+        for key in _PROVIDER_KEYS
+        if key in schema
+    }
+
+
+def tool_spec(model_cls: type[ToolArgs]) -> ToolSpec:
+    """The function-tool spec of one tool, generated from its arguments model."""
+    schema = model_cls.model_json_schema()
+    properties = {name: _provider_schema(p) for name, p in schema["properties"].items()}
+    parameters: dict[str, Any] = {"type": "object", "properties": properties}
+    if properties:
+        parameters["required"] = list(schema.get("required", ()))
+    parameters["additionalProperties"] = schema.get("additionalProperties", True)
+    return ToolSpec(
+        name=model_cls.tool_name, description=model_cls.tool_description, parameters=parameters
+    )
+
+
+TOOL_SPECS: list[ToolSpec] = [tool_spec(m) for m in TOOL_ARGS]
 TOOL_NAMES = tuple(t.name for t in TOOL_SPECS)
 
 

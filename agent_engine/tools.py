@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -63,6 +62,7 @@ from agent_engine.tool_args import (
 )
 from agent_engine.tool_args import TOOL_SPECS as BASE_TOOL_SPECS
 from data_flow.clock import SHANGHAI, decision_time_text
+from data_flow.symbols import resolve_symbol
 from data_flow.textsafe import scrub_text
 
 log = logging.getLogger(__name__)
@@ -144,26 +144,10 @@ def _money(value: Decimal) -> float:
 
 # --- symbols ------------------------------------------------------------------------------
 
-_FULL = re.compile(r"^(SH|SZ)\.?(\d{6})$")
-_SUFFIX = re.compile(r"^(\d{6})\.?(SH|SZ)$")
-_CODE = re.compile(r"^\d{6}$")
-
 
 def normalize_symbol(text: Any, universe: Collection[str]) -> str | None:
-    """The universe symbol meant by `text`, or None (see the module docstring)."""
-    if not isinstance(text, str):
-        return None
-    cleaned = re.sub(r"\s+", "", text).upper()
-    if m := _FULL.match(cleaned):
-        candidate = m.group(1) + m.group(2)
-        return candidate if candidate in universe else None
-    if m := _SUFFIX.match(cleaned):
-        candidate = m.group(2) + m.group(1)
-        return candidate if candidate in universe else None
-    if _CODE.match(cleaned):
-        matches = [s for s in universe if s[2:] == cleaned]
-        return matches[0] if len(matches) == 1 else None
-    return None
+    """The universe symbol meant by `text`, or None (`data_flow.symbols.resolve_symbol`)."""
+    return resolve_symbol(text, universe)
 
 
 # --- the toolbox --------------------------------------------------------------------------

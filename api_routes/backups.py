@@ -23,7 +23,7 @@ def backup(st: StateDep) -> BackupResponse:
     root = st.settings.data_root
     root.mkdir(parents=True, exist_ok=True)
     try:
-        result = create_backup(root, reason="api")
+        result = create_backup(root, backup_root=st.settings.backup_root, reason="api")
     except BackupError as err:
         raise HTTPException(409, str(err)) from None
     return BackupResponse.model_validate(result.to_dict())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hmac
-import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from agent_engine.jobs import JobManager
 from api_guard import allowed_hosts
 from api_routes.registry import Arena, ArenaRegistry
+from data_flow.backup import default_backup_root
 from data_flow.live.store import Body, LiveStore
 from settings.config import (
     PROJECT_ROOT,
@@ -26,6 +27,7 @@ from settings.config import (
     load_config,
     resolve_settings_path,
 )
+from settings.env import EnvSettings, process_environ
 
 VERSION = "0.1.0"
 DEFAULT_CONFIG = "default_config.json"
@@ -46,10 +48,14 @@ class ApiSettings:
     stream_poll_interval: float = 0.5  # seconds between two reads of an arena's new records
     stream_heartbeat: float = 15.0
     stream_buffer: int = 1000  # events kept per arena for Last-Event-ID resume
+    backup_root: Path | None = None  # ARENA_BACKUP_DIR; None: <project>/backups
+    environ: dict[str, str] | None = None  # the runs' base environment (None: this process's)
 
     @classmethod
-    def from_env(cls) -> ApiSettings:
-        env = os.environ
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
+        """The settings of `env` (default: this process's environment, read once here for
+        the API entry point)."""
+        env = process_environ() if env is None else env
         root_text = env.get("ARENA_DATA_ROOT", "").strip()
         if root_text:
             data_root = Path(root_text).expanduser().resolve()
@@ -66,6 +72,8 @@ class ApiSettings:
             cors_origins=origins or ["http://localhost:5173"],
             allowed_hosts=allowed_hosts(hosts),
             stop_grace_seconds=float(env.get("ARENA_STOP_GRACE_SECONDS", "5") or 5),
+            backup_root=default_backup_root(EnvSettings.of(dict(env))),
+            environ=dict(env),
         )
 
 
@@ -85,7 +93,9 @@ class AppState:
             with self._lock:
                 if self._jobs is None:
                     self._jobs = JobManager(
-                        self.settings.data_root, grace_seconds=self.settings.stop_grace_seconds
+                        self.settings.data_root,
+                        grace_seconds=self.settings.stop_grace_seconds,
+                        environ=self.settings.environ,
                     )
         return self._jobs
 

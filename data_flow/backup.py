@@ -11,7 +11,8 @@ and `jobs/registry.json`) and `settings/...` (the `*.json` configs). Never archi
 market-data cache, key/credential-looking files (`*.key`, `*.pem`, names containing `secret`,
 `credential`, `api_key`, `token`). Files are read once; each member's SHA-256 is computed over
 exactly the bytes put in the archive. JSONL files are archived up to their last complete line
-(a writer may be appending). Backups dir: `<project>/backups`, or env ARENA_BACKUP_DIR.
+(a writer may be appending). Backups dir: `<project>/backups`, or ARENA_BACKUP_DIR (passed in
+as `EnvSettings` by the entry point; a caller that passes no dir gets the process's setting).
 Retention keeps the newest `retain` backup dirs (default 10); only dirs that look like backups
 (timestamp name + manifest.json) are ever deleted. One backup at a time per backups dir (lock
 file `.backup.lock` there); a backup killed midway leaves a `.tmp-backup-*` dir, deleted by the
@@ -42,6 +43,7 @@ from filelock import FileLock, Timeout
 from data_flow.clock import SHANGHAI
 from data_flow.fsio import atomic_write_json
 from settings.config import PROJECT_ROOT, SETTINGS_DIR, ArenaError
+from settings.env import EnvSettings
 
 MANIFEST_SCHEMA_VERSION = 1
 DEFAULT_RETAIN = 10
@@ -79,9 +81,11 @@ class BackupResult:
         }
 
 
-def default_backup_root() -> Path:
-    env = os.environ.get("ARENA_BACKUP_DIR", "").strip()
-    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "backups"
+def default_backup_root(env: EnvSettings | None = None) -> Path:
+    """`env.backup_dir` (ARENA_BACKUP_DIR) when set, else `<project>/backups`. Without `env`:
+    this process's settings (`EnvSettings.from_env()`, for a caller that passes none)."""
+    backup_dir = (env if env is not None else EnvSettings.from_env()).backup_dir
+    return Path(backup_dir).expanduser().resolve() if backup_dir else PROJECT_ROOT / "backups"
 
 
 def _is_secret(name: str) -> bool:
@@ -146,8 +150,9 @@ def create_backup(
 ) -> BackupResult:
     """Archive `data_root`'s agent data (+ snapshots, job registry) and the settings configs.
 
-    `backup_root` defaults to env ARENA_BACKUP_DIR or `<project>/backups`. Writes into a hidden
-    temp dir first and renames it into place, then prunes to the newest `retain` backups.
+    `backup_root` defaults to `default_backup_root()` (ARENA_BACKUP_DIR or
+    `<project>/backups`). Writes into a hidden temp dir first and renames it into place, then
+    prunes to the newest `retain` backups.
     Raises BackupError (e.g. a data root that does not exist).
     """
     data_root = Path(data_root).resolve()
@@ -394,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "create":
             result = create_backup(
                 args.data_root or _default_data_root(),
-                backup_root=args.backup_dir,
+                backup_root=args.backup_dir or default_backup_root(EnvSettings.from_env()),
                 retain=args.retain,
             )
             print(json.dumps(result.to_dict(), indent=2))

@@ -1,12 +1,18 @@
 """Symbols, boards and daily price limits.
 
-A symbol is written exchange prefix + 6-digit code, e.g. ``SH688008`` or ``SZ300750``; this
-module is the one place that parses that form. Boards (by symbol):
+A symbol is written exchange prefix + 6-digit code, e.g. ``SH688008`` or ``SZ300750`` (the
+canonical form, used in configs, snapshots and records). This module is the one place that
+parses symbols: `parse_symbol` accepts only the canonical form; `read_symbol` also reads what
+people and models write (case-insensitive, blanks ignored): ``sh688008``, ``SH.688008``,
+``688008.SH``, ``688008SH`` and the bare code ``688008``; `resolve_symbol` turns such text into a
+symbol of a given universe. Boards (by symbol):
 
 - ``SH688xxx`` / ``SH689xxx``: STAR Market, ±20 % daily limit
 - ``SH60xxxx``: Shanghai main board, ±10 %
 - ``SZ00xxxx``: Shenzhen main board, ±10 %
 - ``SZ30xxxx``: ChiNext, ±20 %
+- anything else (B shares ``SH900``/``SZ200``, funds, indices, the Beijing exchange) has no
+  board: `board_of` raises rather than guessing a price limit.
 
 Limit prices are ``prev_close × (1 ± ratio)`` rounded half-up to 0.01 in ``Decimal`` (with a
 previous close of 2.05, the main-board limit-up is 2.26 — float rounding would give 2.25).
@@ -16,10 +22,17 @@ Pure functions only, no I/O; the broker may reuse them (agent_engine may import 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-SYMBOL_PATTERN = re.compile(r"^(SH|SZ)(\d{6})$")
+# The canonical form. ASCII digits only (``\d`` would take full-width digits too); matched
+# with `fullmatch`, so a trailing newline is refused as well.
+SYMBOL_PATTERN = re.compile(r"^(SH|SZ)([0-9]{6})$")
+_PREFIXED = re.compile(r"(SH|SZ)\.?([0-9]{6})")
+_SUFFIXED = re.compile(r"([0-9]{6})\.?(SH|SZ)")
+_BARE_CODE = re.compile(r"([0-9]{6})")
+_BLANKS = re.compile(r"\s+")
 CENT = Decimal("0.01")
 
 
@@ -38,10 +51,43 @@ LIMIT_RATIOS: dict[Board, Decimal] = {
 
 def parse_symbol(symbol: str) -> tuple[str, str]:
     """``"SH688008"`` -> ``("SH", "688008")``. Raises ValueError for anything else."""
-    m = SYMBOL_PATTERN.match(symbol) if isinstance(symbol, str) else None
+    m = SYMBOL_PATTERN.fullmatch(symbol) if isinstance(symbol, str) else None
     if not m:
         raise ValueError(f"'{symbol}' is not a symbol like SH688008 or SZ000001")
     return m.group(1), m.group(2)
+
+
+def read_symbol(text: object) -> tuple[str | None, str] | None:
+    """The (exchange, code) written in `text`, in any accepted form, or None when `text` is
+    not a symbol. The exchange is None for a bare 6-digit code.
+
+    >>> read_symbol(" 688008.sh "), read_symbol("688008"), read_symbol("AAPL")
+    (('SH', '688008'), (None, '688008'), None)
+    """
+    if not isinstance(text, str):
+        return None
+    cleaned = _BLANKS.sub("", text).upper()
+    if m := _PREFIXED.fullmatch(cleaned):
+        return m.group(1), m.group(2)
+    if m := _SUFFIXED.fullmatch(cleaned):
+        return m.group(2), m.group(1)
+    if m := _BARE_CODE.fullmatch(cleaned):
+        return None, m.group(1)
+    return None
+
+
+def resolve_symbol(text: object, universe: Collection[str]) -> str | None:
+    """The symbol of `universe` (canonical symbols) meant by `text`, or None. A bare code
+    resolves only when exactly one universe symbol has it (SH000001 vs SZ000001)."""
+    read = read_symbol(text)
+    if read is None:
+        return None
+    exchange, code = read
+    if exchange is not None:
+        candidate = exchange + code
+        return candidate if candidate in universe else None
+    matches = [s for s in universe if s[2:] == code]
+    return matches[0] if len(matches) == 1 else None
 
 
 def format_symbol(exchange: str, code: str) -> str:

@@ -15,20 +15,20 @@ import contextlib
 import importlib.util
 import itertools
 import json
-import os
 import warnings
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from data_flow.fsio import atomic_write_bytes
+from settings.env import CALENDAR_CACHE_DIR_ENV, env_value
 
-CACHE_DIR_ENV = "ARENA_CALENDAR_CACHE_DIR"
+CACHE_DIR_ENV = CALENDAR_CACHE_DIR_ENV
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parent / "cache"
 
 
 def cache_path(name: str) -> Path:
-    override = os.environ.get(CACHE_DIR_ENV, "").strip()
+    override = env_value(CACHE_DIR_ENV)  # tests point it elsewhere; read via settings.env
     folder = Path(override).expanduser() if override else DEFAULT_CACHE_DIR
     return folder / f"calendar_{name}.json"
 

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from data_flow.symbols import SYMBOL_PATTERN, parse_symbol
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_DIR = PROJECT_ROOT / "settings"
 
@@ -25,7 +27,7 @@ STAR10_SYMBOLS = [
     "SH688008", "SH688009", "SH688047", "SH688111", "SH688180",
     "SH688256", "SH688271", "SH688303", "SH688617", "SH688981",
 ]  # fmt: skip
-SYMBOL_RE = re.compile(r"^(SH|SZ)\d{6}$")
+SYMBOL_RE = SYMBOL_PATTERN  # the canonical symbol form, parsed in data_flow.symbols
 SIGNATURE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BASELINE_STRATEGIES = ("buy_and_hold", "momentum", "mean_reversion", "random")
@@ -273,8 +275,7 @@ class ArenaConfig(_Strict):
     @classmethod
     def _symbols_ok(cls, v: list[str]) -> list[str]:
         for s in v:
-            if not SYMBOL_RE.match(s):
-                raise ValueError(f"'{s}' is not a symbol like SH688008 or SZ000001")
+            parse_symbol(s)  # ValueError: "'x' is not a symbol like SH688008 or SZ000001"
         if len(set(v)) != len(v):
             raise ValueError("symbols must be unique")
         return v

@@ -5,6 +5,13 @@ Only the process entry points (main.py, the `python -m` CLIs) create it, with
 `os.environ`. API keys are the one exception by design: their variable names come from the
 config (`api_key_env`), so `env_value` reads them here, at the moment they are needed, and
 they are never stored.
+
+A process that starts children (main.py, the experiment CLI, the API's `JobManager`, a Ray
+cell task on its node) gives them its whole environment (PATH, API keys, ...):
+`process_environ()` is that copy, taken by the entry point and passed down. The library
+defaults for a caller that passes nothing (`JobManager(environ=None)`,
+`data_flow.backup.default_backup_root(None)`) read it here too, so this module stays the one
+reader of the environment.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ PARENT_PID_ENV = "ARENA_PARENT_PID"  # the orchestrator, which the agent must no
 PREFETCH_ENV = "ARENA_PREFETCH"  # "1": the orchestrator builds the replay snapshots
 RUN_ID_ENV = "ARENA_RUN_ID"  # the orchestrator's run id (its pid and start time)
 KILL_AFTER_WRITES_ENV = "ARENA_TEST_KILL_AFTER_WRITES"  # test seam (agent_engine/crash_seam.py)
+CALENDAR_CACHE_DIR_ENV = "ARENA_CALENDAR_CACHE_DIR"  # data_flow/trading_days_cache.py (tests)
 FORK_SERVER_ENV = "ARENA_FORK_SERVER"  # "0": spawn agents with `python main.py`, no fork server
+JOB_ID_ENV = "ARENA_JOB_ID"  # set by the API's JobManager for the runs it starts
 
 
 def _field(name: str) -> object:
@@ -48,6 +57,8 @@ class EnvSettings(BaseSettings):
     run_id: str = _field(RUN_ID_ENV)  # type: ignore[assignment]
     kill_after_writes: str = _field(KILL_AFTER_WRITES_ENV)  # type: ignore[assignment]
     fork_server: str = _field(FORK_SERVER_ENV)  # type: ignore[assignment]
+    calendar_cache_dir: str = _field(CALENDAR_CACHE_DIR_ENV)  # type: ignore[assignment]
+    job_id: str = _field(JOB_ID_ENV)  # type: ignore[assignment]
 
     @classmethod
     def from_env(cls) -> EnvSettings:
@@ -83,7 +94,21 @@ def _alias(alias: object) -> str:
     return str(alias.choices[0])
 
 
+def replace_process_environ(values: dict[str, str]) -> None:
+    """Make `values` this process's whole environment: a forked agent takes the environment
+    its orchestrator gave it, as an exec'd one would (agent_engine/fork_server.py)."""
+    os.environ.clear()
+    os.environ.update(values)
+
+
+def process_environ() -> dict[str, str]:
+    """A copy of this process's whole environment: the base of a child process's."""
+    return dict(os.environ)
+
+
 def env_value(name: str) -> str | None:
-    """The stripped value of the variable `name`, None when unset or blank (API keys)."""
+    """The stripped value of the variable `name`, None when unset or blank: API keys (their
+    names come from the config) and settings read deep below the entry points where passing
+    them down would thread them through every caller (the trading-day cache folder)."""
     value = os.environ.get(name, "").strip()
     return value or None

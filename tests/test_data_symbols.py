@@ -1,20 +1,30 @@
-"""Symbols, boards and Decimal limit prices (half-up to 0.01)."""
+"""Symbols (the one parser: every written form), boards and Decimal limit prices (half-up to
+0.01)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from agent_engine import rules
+from agent_engine.tools import normalize_symbol
 from data_flow.symbols import (
+    SYMBOL_PATTERN,
     Board,
     bare_code,
     board_of,
     format_symbol,
     parse_symbol,
     price_limits,
+    read_symbol,
+    resolve_symbol,
     symbol_limits,
 )
+from settings.config import SYMBOL_RE, ConfigError, load_config
+from tests.conftest import write_config
 
 
 @pytest.mark.parametrize(
@@ -70,3 +80,140 @@ def test_symbol_limits_and_parsing() -> None:
     assert bare_code("SH688008") == "688008"
     with pytest.raises(ValueError):
         price_limits(Decimal("0"), Board.MAIN)
+
+
+# --- the one parser: every written form, every board, invalid inputs -------------------------
+
+# (text, what read_symbol reads: (exchange or None for a bare code, code) or None)
+PARSE_TABLE: list[tuple[object, tuple[str | None, str] | None]] = [
+    ("SH688008", ("SH", "688008")),
+    ("sh688008", ("SH", "688008")),
+    (" Sh688008 ", ("SH", "688008")),
+    ("SH 688008", ("SH", "688008")),
+    ("SH.688008", ("SH", "688008")),
+    ("sh.688008", ("SH", "688008")),
+    ("688008.SH", ("SH", "688008")),
+    ("688008.sh", ("SH", "688008")),
+    ("688008SH", ("SH", "688008")),
+    ("688008", (None, "688008")),
+    ("\t300750\n", (None, "300750")),
+    ("SZ300750", ("SZ", "300750")),
+    ("sz.000001", ("SZ", "000001")),
+    ("000001.SZ", ("SZ", "000001")),
+    # not symbols
+    ("", None),
+    ("   ", None),
+    ("AAPL", None),
+    ("SH68800", None),
+    ("SH6880081", None),
+    ("68800", None),
+    ("BJ830799", None),
+    ("830799.BJ", None),
+    ("SH..688008", None),
+    ("SH-688008", None),
+    ("688008.SH.SH", None),
+    ("SHSZ688008", None),
+    ("６８８００８", None),  # full-width digits are not read as a code
+    ("SH６８８００８", None),
+    (688008, None),
+    (None, None),
+    (["SH688008"], None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PARSE_TABLE)
+def test_read_symbol_table(text: object, expected: tuple[str | None, str] | None) -> None:
+    assert read_symbol(text) == expected
+
+
+# canonical symbol -> board (None: no board, board_of raises); one row per board and edge
+BOARD_TABLE: list[tuple[str, Board | None]] = [
+    ("SH688008", Board.STAR),
+    ("SH688981", Board.STAR),
+    ("SH689009", Board.STAR),
+    ("SH600000", Board.MAIN),
+    ("SH601318", Board.MAIN),
+    ("SH603259", Board.MAIN),
+    ("SH605499", Board.MAIN),
+    ("SZ000001", Board.MAIN),
+    ("SZ001979", Board.MAIN),
+    ("SZ002594", Board.MAIN),
+    ("SZ003816", Board.MAIN),
+    ("SZ300750", Board.CHINEXT),
+    ("SZ301236", Board.CHINEXT),
+    ("SH687001", None),  # 687 is not STAR
+    ("SH900901", None),  # B share
+    ("SZ200002", None),  # B share
+    ("SH510300", None),  # fund
+    ("SH000001", None),  # index
+    ("SZ399001", None),  # index
+    ("SZ688008", None),  # STAR code on the wrong exchange
+    ("SH300750", None),  # ChiNext code on the wrong exchange
+    ("SZ600000", None),
+    ("SH000002", None),
+]
+
+
+@pytest.mark.parametrize(("symbol", "board"), BOARD_TABLE)
+def test_board_table(symbol: str, board: Board | None) -> None:
+    assert rules.board_of(symbol) == board
+    if board is None:
+        with pytest.raises(ValueError, match="is not on a supported A-share board"):
+            board_of(symbol)
+    else:
+        assert board_of(symbol) == board
+    # every written form of the symbol reads back to the same canonical symbol and board
+    exchange, code = parse_symbol(symbol)
+    for text in (symbol.lower(), f"{exchange}.{code}", f"{code}.{exchange}", f"{code}{exchange}"):
+        assert resolve_symbol(text, [symbol]) == symbol
+        assert rules.board_of(resolve_symbol(text, [symbol]) or "") == board
+    assert resolve_symbol(code, [symbol]) == symbol
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sh688008",
+        "SH.688008",
+        "688008.SH",
+        "688008",
+        " SH688008",
+        "SH688008\n",
+        "SH６８８００８",
+        "",
+    ],
+)
+def test_parse_symbol_accepts_only_the_canonical_form(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a symbol like SH688008 or SZ000001"):
+        parse_symbol(text)
+    assert rules.board_of(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "universe", "expected"),
+    [
+        ("688008", ["SH688008", "SZ300750"], "SH688008"),
+        ("sz300750", ["SH688008", "SZ300750"], "SZ300750"),
+        ("SZ688008", ["SH688008"], None),  # the exchange must match
+        ("600000", ["SH688008"], None),
+        ("000001", ["SH000001", "SZ000001"], None),  # ambiguous bare code
+        ("000001.SZ", ["SH000001", "SZ000001"], "SZ000001"),
+        ("nonsense", ["SH688008"], None),
+        (688008, ["SH688008"], None),
+    ],
+)
+def test_resolve_symbol(text: object, universe: list[str], expected: str | None) -> None:
+    assert resolve_symbol(text, universe) == expected
+    assert normalize_symbol(text, universe) == expected
+
+
+def test_config_symbols_use_the_same_parser(tmp_path: Path) -> None:
+    assert SYMBOL_RE is SYMBOL_PATTERN
+    path = write_config(tmp_path, tmp_path / "root")
+    data = json.loads(path.read_text())
+    data["symbols"] = ["SH688008", "688008.SH"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(
+        ConfigError, match=r"'688008\.SH' is not a symbol like SH688008 or SZ000001"
+    ):
+        load_config(path)

@@ -11,18 +11,18 @@ of the same model never share a file.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from settings.config import PROJECT_ROOT
+from settings.env import RUNTIME_DIR_ENV, process_environ
 
 MAIN_PY = PROJECT_ROOT / "main.py"
 EXIT_CANCELLED = 130
@@ -59,8 +59,13 @@ class Executor(Protocol):
 class LocalProcessExecutor:
     """Cells as `main.py` subprocesses on this machine, `workers` at a time."""
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(
+        self, python: str = sys.executable, *, environ: Mapping[str, str] | None = None
+    ) -> None:
+        """`environ`: the cells' base environment (PATH, API keys, ...), taken by the entry
+        point; None: this process's at each cell (`settings.env.process_environ`)."""
         self.python = python
+        self.environ = dict(environ) if environ is not None else None
         self._lock = threading.Lock()
         self._running: dict[str, subprocess.Popen[bytes]] = {}
         self._cancelled = False
@@ -94,8 +99,8 @@ class LocalProcessExecutor:
         with self._lock:
             if self._cancelled:
                 return CellOutcome(job.cell_id, EXIT_CANCELLED, 0.0, started=False)
-        env = dict(os.environ)
-        env["RUNTIME_DIR"] = str(job.data_root / "runtime")
+        env = dict(self.environ) if self.environ is not None else process_environ()
+        env[RUNTIME_DIR_ENV] = str(job.data_root / "runtime")
         env["PYTHONUNBUFFERED"] = "1"
         job.log_path.parent.mkdir(parents=True, exist_ok=True)
         with job.log_path.open("ab") as log:

@@ -199,7 +199,10 @@ def run_cell_task(spec: dict[str, Any], store: bytes, records: bytes) -> dict[st
     """Run one cell on this node; returns its exit code, records archive and output."""
     from filelock import FileLock
 
-    work = Path(os.environ.get(WORK_DIR_ENV) or Path(tempfile.gettempdir()) / "arena-ray")
+    from settings.env import process_environ
+
+    environ = process_environ()  # this task is the entry point on its node
+    work = Path(environ.get(WORK_DIR_ENV) or Path(tempfile.gettempdir()) / "arena-ray")
     top = work / spec["key"]
     top.mkdir(parents=True, exist_ok=True)
     with FileLock(str(work / f"{spec['key']}.lock"), timeout=LOCK_WAIT_SECONDS * 5):
@@ -220,7 +223,7 @@ def run_cell_task(spec: dict[str, Any], store: bytes, records: bytes) -> dict[st
         config_path = cell / "config.json"
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         log_path = cell / "main.log"
-        code = _run_main(config_path, cell, log_path)
+        code = _run_main(config_path, cell, log_path, environ)
         out = pack(cell, CELL_MEMBERS)
         log = log_path.read_bytes()
         shutil.rmtree(top, ignore_errors=True)  # the records now travel to the driver
@@ -252,11 +255,12 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
-def _run_main(config_path: Path, cell: Path, log_path: Path) -> int:
+def _run_main(config_path: Path, cell: Path, log_path: Path, environ: dict[str, str]) -> int:
     from settings.config import PROJECT_ROOT
+    from settings.env import RUNTIME_DIR_ENV
 
-    env = dict(os.environ)
-    env["RUNTIME_DIR"] = str(cell / "runtime")
+    env = dict(environ)
+    env[RUNTIME_DIR_ENV] = str(cell / "runtime")
     env["PYTHONUNBUFFERED"] = "1"
     cmd = [sys.executable, str(PROJECT_ROOT / "main.py"), str(config_path), "--no-backup"]
     with log_path.open("ab") as log:
