@@ -116,7 +116,7 @@ def _symbol_entry(
         "indicators": compute_indicators([b.close for b in bars]),
     }
     if prev_close is not None:
-        down, up = price_limits(Decimal(str(prev_close)), board_of(symbol), st=st)
+        down, up = price_limits(Decimal(str(prev_close)), board_of(symbol), st=st, on=moment.date())
         entry["limit_up"], entry["limit_down"] = float(up), float(down)
     if today:
         last = today[-1]

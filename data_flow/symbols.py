@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -130,19 +131,33 @@ def to_price(value: Decimal | float | int | str) -> Decimal:
 
 
 ST_LIMIT_RATIO = Decimal("0.05")
-"""Main-board ST / *ST stocks: ±5 %. STAR and ChiNext ST stocks keep their board's ±20 %."""
+"""Main-board ST / *ST stocks: ±5 % until `ST_MAIN_BOARD_TEN_PERCENT_FROM`. STAR and ChiNext ST
+stocks always keep their board's ±20 %."""
+ST_MAIN_BOARD_TEN_PERCENT_FROM = date(2025, 7, 7)
+"""From this trading day the SSE and SZSE apply the main board's ±10 % to main-board risk-warning
+(ST / *ST) stocks too (the exchanges' notice on adjusting the price-limit ratio of main-board
+risk-warning stocks, consulted on 2025-06-27)."""
 
 
-def limit_ratio(board: Board | str, *, st: bool = False) -> Decimal:
+def limit_ratio(board: Board | str, *, st: bool = False, on: date | None = None) -> Decimal:
+    """The daily limit ratio of `board`; `st` (a risk-warning stock) on trading day `on`
+    (None: the old ±5 % rule for a main-board ST stock)."""
     board = Board(board)
-    return ST_LIMIT_RATIO if st and board is Board.MAIN else LIMIT_RATIOS[board]
+    old_st_rule = on is None or on < ST_MAIN_BOARD_TEN_PERCENT_FROM
+    if st and board is Board.MAIN and old_st_rule:
+        return ST_LIMIT_RATIO
+    return LIMIT_RATIOS[board]
 
 
 def price_limits(
-    prev_close: Decimal | float | int | str, board: Board | str, *, st: bool = False
+    prev_close: Decimal | float | int | str,
+    board: Board | str,
+    *,
+    st: bool = False,
+    on: date | None = None,
 ) -> tuple[Decimal, Decimal]:
     """(limit_down, limit_up) from the previous close: ``prev × (1 ∓ ratio)`` half-up to 0.01
-    (ratio: `limit_ratio`, ±5 % for a main-board ST stock).
+    (ratio: `limit_ratio`: ±5 % for a main-board ST stock before 2025-07-07, ±10 % from then).
 
     >>> price_limits(Decimal("2.05"), Board.MAIN)
     (Decimal('1.85'), Decimal('2.26'))
@@ -150,7 +165,7 @@ def price_limits(
     prev = prev_close if isinstance(prev_close, Decimal) else Decimal(str(prev_close))
     if not prev.is_finite() or prev <= 0:
         raise ValueError(f"previous close must be a positive price, got {prev_close!r}")
-    ratio = limit_ratio(board, st=st)
+    ratio = limit_ratio(board, st=st, on=on)
     up = (prev * (1 + ratio)).quantize(CENT, rounding=ROUND_HALF_UP)
     down = (prev * (1 - ratio)).quantize(CENT, rounding=ROUND_HALF_UP)
     return down, up

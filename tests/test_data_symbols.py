@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -217,3 +218,18 @@ def test_config_symbols_use_the_same_parser(tmp_path: Path) -> None:
         ConfigError, match=r"'688008\.SH' is not a symbol like SH688008 or SZ000001"
     ):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("day", "board", "expected"),
+    [
+        (date(2025, 7, 4), "main", (Decimal("9.50"), Decimal("10.50"))),  # last day of ±5 %
+        (date(2025, 7, 7), "main", (Decimal("9.00"), Decimal("11.00"))),  # ±10 % from here on
+        (None, "main", (Decimal("9.50"), Decimal("10.50"))),  # no day: the old rule
+        (date(2025, 7, 4), "star", (Decimal("8.00"), Decimal("12.00"))),  # STAR ST: ±20 %
+        (date(2025, 7, 4), "chinext", (Decimal("8.00"), Decimal("12.00"))),
+    ],
+)
+def test_st_limit_depends_on_board_and_day(day: date | None, board: str, expected: tuple) -> None:
+    """Main-board ST stocks went from ±5 % to ±10 % on 2025-07-07 (SSE/SZSE notice)."""
+    assert price_limits(Decimal("10.00"), board, st=True, on=day) == expected
