@@ -157,7 +157,7 @@ export function liveTests(ctx: E2eContext): void {
     writeFileSync(
       join(ROOT, "settings", name),
       JSON.stringify(
-        baselineConfig(inject("arenaDataRoot"), "2025-06-02", "2025-12-31", "e2e: second arena"),
+        baselineConfig(inject("arenaDataRoot"), "2025-01-02", "2025-12-31", "e2e: second arena"),
         null,
         2,
       ),
@@ -167,7 +167,7 @@ export function liveTests(ctx: E2eContext): void {
     const select = page.getByRole("combobox", { name: "Config" });
     await expect.poll(() => select.locator(`option[value="${name}"]`).count()).toBe(1);
     await select.selectOption(name);
-    await expect.poll(() => page.getByLabel("Start date").inputValue()).toBe("2025-06-02");
+    await expect.poll(() => page.getByLabel("Start date").inputValue()).toBe("2025-01-02");
     await page.getByRole("button", { name: "Start run" }).click();
     await page.waitForURL(/#\/jobs\/[0-9a-f]+$/);
     const jobId = decodeURIComponent(new URL(page.url()).hash.split("/").pop() ?? "");
