@@ -190,6 +190,11 @@ class DecisionsResponse(BaseModel):
 class PricePoint(BaseModel):
     time: str
     price: float | None
+    # the window's own bar (candles), null when the source has no OHLC for it
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    volume: float | None = None
     indicators: dict[str, Any] | None
 
 

@@ -12,7 +12,15 @@ from fastapi.testclient import TestClient
 
 from api_server import ApiSettings, create_app
 from data_flow.live.tail import JsonlTail
-from tests.api_fixtures import LOCAL, S1, S2, scenario_window, write_scenario
+from tests.api_fixtures import (
+    LOCAL,
+    S1,
+    S2,
+    make_snapshot,
+    scenario_window,
+    write_scenario,
+    write_snapshot,
+)
 
 
 @pytest.fixture
@@ -251,6 +259,33 @@ def test_stock_detail_and_news(client: TestClient) -> None:
         "count": 2,
         "names": {S1: None, S2: None},
     }
+
+
+def test_stock_detail_price_points_carry_the_window_bar(root: Path) -> None:
+    """Candles need each window's own bar: the `recent_bars` entry at `bar_time` (not the day's
+    running open/high/low at the top level); a window without that bar has nulls."""
+    bars = [
+        {"time": "2025-11-03 10:30:00", "open": 9.5, "high": 10.2, "low": 9.4, "close": 10.0,
+         "volume": 1200, "amount": 1.2e4},
+        {"time": "2025-11-03 11:30:00", "open": 10.0, "high": 10.6, "low": 9.9, "close": 10.5,
+         "volume": 800, "amount": 8.4e3},
+    ]  # fmt: skip
+    first = make_snapshot("2025-11-03 10:30:00", {S1: 10.0})
+    first["market_data"][S1].update(open=9.5, high=10.2, low=9.4, recent_bars=bars[:1])
+    second = make_snapshot("2025-11-03 11:30:00", {S1: 10.5})
+    second["market_data"][S1].update(open=9.5, high=10.6, low=9.4, recent_bars=bars)
+    third = make_snapshot("2025-11-03 14:00:00", {S1: 10.7})  # no bars recorded
+    for snap in (first, second, third):
+        write_snapshot(root, snap)
+    with client_for(root) as c:
+        prices = c.get("/api/live/stock-detail", params={"symbol": S1}).json()["prices"]
+    assert [
+        (p["time"], p["price"], p["open"], p["high"], p["low"], p["volume"]) for p in prices
+    ] == [
+        ("2025-11-03 10:30:00", 10.0, 9.5, 10.2, 9.4, 1200),
+        ("2025-11-03 11:30:00", 10.5, 10.0, 10.6, 9.9, 800),
+        ("2025-11-03 14:00:00", 10.7, None, None, None, None),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ from data_flow.live.tail import FileStamp
 
 log = logging.getLogger(__name__)
 
+NO_BAR: dict[str, float | None] = {"open": None, "high": None, "low": None, "volume": None}
+
 
 @dataclass(frozen=True, slots=True)
 class SnapshotInfo:
@@ -35,6 +37,8 @@ class SnapshotInfo:
     indicators: dict[str, Any]
     news: list[dict[str, Any]]
     names: dict[str, str] = field(default_factory=dict)  # optional market_data[sym]["name"]
+    bars: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    """open/high/low/volume of each symbol's bar of this window (for candles), when known."""
     build_ms: float | None = None  # metadata.prefetch_duration_ms
     corporate_actions: list[dict[str, Any]] = field(default_factory=list)
     """The snapshot's ``corporate_actions_effective`` (ex-date on or before its day)."""
@@ -42,6 +46,23 @@ class SnapshotInfo:
     @property
     def symbols(self) -> list[str]:
         return list(self.prices)
+
+
+def _number(x: object) -> float | None:
+    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
+
+
+def window_bar(md: dict[str, Any]) -> dict[str, float | None] | None:
+    """The symbol's own bar of the window (the `recent_bars` entry at `bar_time`).
+
+    The top-level open/high/low/volume of a snapshot are the day's so far, so a candle per
+    window is drawn from the window's bar, whose close is the window's price.
+    """
+    bar_time = md.get("bar_time")
+    for bar in reversed(md.get("recent_bars") or []):
+        if isinstance(bar, dict) and bar_time and bar.get("time") == bar_time:
+            return {k: _number(bar.get(k)) for k in ("open", "high", "low", "volume")}
+    return None
 
 
 def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
@@ -56,6 +77,7 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
     quote_prices: dict[str, float | None] = {}
     indicators: dict[str, Any] = {}
     names: dict[str, str] = {}
+    bars: dict[str, dict[str, float | None]] = {}
     for sym, md in data["market_data"].items():
         if not isinstance(md, dict):
             continue
@@ -70,6 +92,9 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
         indicators[str(sym)] = md.get("indicators")
         if isinstance(md.get("name"), str) and md["name"]:
             names[str(sym)] = md["name"]
+        bar = window_bar(md)
+        if bar is not None:
+            bars[str(sym)] = bar
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     news = [n for n in data.get("news") or [] if isinstance(n, dict)]
     return SnapshotInfo(
@@ -84,6 +109,7 @@ def _parse(path: Path, stamp: FileStamp) -> SnapshotInfo | None:
         indicators=indicators,
         news=news,
         names=names,
+        bars=bars,
         build_ms=(
             float(meta["prefetch_duration_ms"])
             if isinstance(meta.get("prefetch_duration_ms"), int | float)

@@ -43,7 +43,7 @@ from data_flow.live.benchmark import benchmark_points
 from data_flow.live.decisions import decision_item, page
 from data_flow.live.economics import EconomicsCache, economics_stats
 from data_flow.live.metrics import RoundTripTracker, series_stats
-from data_flow.live.snapshots import SnapshotIndex
+from data_flow.live.snapshots import NO_BAR, SnapshotIndex
 from data_flow.live.tail import FileStamp
 from data_flow.live.trades import trades_response
 from data_flow.textsafe import utf8
@@ -418,6 +418,7 @@ class LiveStore:
                         {
                             "time": snap.timestamp,
                             "price": snap.prices[symbol],
+                            **(snap.bars.get(symbol) or NO_BAR),
                             "indicators": snap.indicators.get(symbol),
                         },
                     )

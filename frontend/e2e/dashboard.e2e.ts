@@ -14,6 +14,7 @@ import type {
 } from "../src/api/types";
 import { fixed, int, money, parseShown, pct } from "../src/lib/format";
 import { issue12Tests } from "./issue12";
+import { liveTests } from "./live";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // Flags for Debian's Chromium as root on a machine without outside network (see API_NOTES).
@@ -46,15 +47,10 @@ async function shot(name: string, on: Page = page): Promise<void> {
   await on.screenshot({ path: join(shots, name), fullPage: true });
 }
 
-// Endpoints of the issue-12 API contract that older servers answer with 404: the dashboard
-// falls back (no arena switcher, polling instead of push), so those 404s are not page errors.
-const OPTIONAL_ENDPOINTS = /\/api\/(arenas|live\/stream|live\/trades)\b/;
-
 function watch(p: Page): void {
   p.on("pageerror", (err) => pageErrors.push(String(err)));
   p.on("console", (msg) => {
     if (msg.type() !== "error") return;
-    if (OPTIONAL_ENDPOINTS.test(msg.location().url) && /404/.test(msg.text())) return;
     pageErrors.push(`${msg.text()} (${msg.location().url})`);
   });
 }
@@ -284,7 +280,9 @@ describe("dashboard against the real API", () => {
     await shot("jobs-stopped.png");
   });
 
-  issue12Tests({ base, browser: () => browser, page: () => page, api, shot, watch });
+  const ctx = { base, browser: () => browser, page: () => page, api, shot, watch };
+  issue12Tests(ctx);
+  liveTests(ctx);
 
   it("raised no errors in the page", () => {
     expect(pageErrors).toEqual([]);

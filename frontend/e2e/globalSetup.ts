@@ -23,6 +23,12 @@ declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
     jobConfig: string;
+    /** Name of a second config the arena test writes into settings/ while the server runs. */
+    arenaConfig: string;
+    /** Its data root (a tmp dir). */
+    arenaDataRoot: string;
+    /** The data root the server shows by default (the replay's). */
+    dataRoot: string;
     screenshotDir: string;
     serverPid: number;
   }
@@ -63,7 +69,7 @@ async function waitForServer(url: string, proc: ChildProcess, deadlineMs: number
   throw new Error(`API server not ready at ${url}: ${last}`);
 }
 
-function baselineConfig(dataRoot: string, init: string, end: string, description: string) {
+export function baselineConfig(dataRoot: string, init: string, end: string, description: string) {
   const base = JSON.parse(readFileSync(join(ROOT, "settings", "default_config.json"), "utf8"));
   return {
     ...base,
@@ -117,6 +123,10 @@ export default async function setup(project: TestProject) {
     ),
   );
 
+  // the second arena's config is written by its test (the server must pick it up while running)
+  const arenaConfigName = `test_tmp_e2e_arena_${randomUUID().slice(0, 8)}.json`;
+  const arenaConfigPath = join(ROOT, "settings", arenaConfigName);
+
   // 3. the API server
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -167,6 +177,7 @@ export default async function setup(project: TestProject) {
     }
     writeFileSync(logFile, logs.join(""));
     rmSync(jobConfigPath, { force: true });
+    rmSync(arenaConfigPath, { force: true });
     if (!process.env.E2E_KEEP) rmSync(tmp, { recursive: true, force: true });
     else console.warn(`e2e: kept ${tmp}`);
   };
@@ -180,6 +191,9 @@ export default async function setup(project: TestProject) {
 
   project.provide("baseUrl", baseUrl);
   project.provide("jobConfig", jobConfigName);
+  project.provide("arenaConfig", arenaConfigName);
+  project.provide("arenaDataRoot", join(tmp, "arenadata"));
+  project.provide("dataRoot", dataRoot);
   project.provide("screenshotDir", join(FRONTEND, "test-results"));
   project.provide("serverPid", server.pid ?? -1);
   return teardown;

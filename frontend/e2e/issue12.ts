@@ -1,5 +1,5 @@
-// Browser checks of the issue-12 dashboard additions that work against today's server (the
-// arena list, live stream and completed trades endpoints are checked once the server has them).
+// Browser checks of the issue-12 dashboard additions (sorting, positions, chat feed, experiments,
+// fonts, phone width); the arenas, the event stream and the trades view are in live.ts.
 // Registered from dashboard.e2e.ts, before its last test takes the server down.
 import type { Browser, Page } from "playwright-core";
 import { expect, it } from "vitest";
@@ -118,6 +118,7 @@ export function issue12Tests(ctx: E2eContext): void {
         ["#/", 'table[aria-label="Leaderboard"]'],
         [`#/agent/${sig}`, '[data-testid="decision"]'],
         ["#/positions", '[data-testid^="positions-"]'],
+        ["#/trades", '[data-testid="completed-trade"]'],
         ["#/stock", 'svg[aria-label*="price per decision window"]'],
         ["#/experiments", ".chips"],
         ["#/jobs", 'select[aria-label="Config"]'],

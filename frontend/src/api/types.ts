@@ -159,6 +159,9 @@ export interface BenchmarkStat {
   sharpe: number | null;
   max_drawdown_pct: number | null;
   equity?: number | null;
+  /** Equity minus initial cash. */
+  pnl_cny?: number | null;
+  volatility_pct?: number | null;
   last_update?: string | null;
 }
 
@@ -217,11 +220,17 @@ export interface Decision {
   /** The reasoning text was cut to a maximum length. */
   truncated?: boolean;
   duration_ms?: number | null;
+  /** Sum of the window's model-call latencies. */
+  latency_ms_total?: number | null;
+  /** Tool calls beyond the per-item limit (not listed). */
+  tool_calls_left_off?: number;
 }
 
 export interface DecisionList {
   data: Decision[];
   count: number;
+  /** Items that did not fit the response. */
+  left_off?: number;
 }
 
 export interface NewsItem {
