@@ -187,9 +187,10 @@ def _market_table(snapshot: Mapping[str, Any], symbols: Iterable[str]) -> str:
         ind = row.get("indicators") or {}
         macd = ind.get("macd") if isinstance(ind.get("macd"), Mapping) else {}
         status = " | SUSPENDED" if row.get("suspended") or row.get("current_price") is None else ""
-        status += " | ST (±5% limit on the main board)" if row.get("st") is True else ""
+        status += " | ST (risk warning; see its limit prices)" if row.get("st") is True else ""
         lines.append(
-            f"{symbol} | {_num(row.get('current_price'))} | {_num(row.get('change_pct'))} | "
+            f"{_label(symbol, row)} | {_num(row.get('current_price'))} | "
+            f"{_num(row.get('change_pct'))} | "
             f"{_num(row.get('open'))} | {_num(row.get('high'))} | {_num(row.get('low'))} | "
             f"{_num(row.get('limit_up'))}/{_num(row.get('limit_down'))} | "
             f"{_num(ind.get('rsi'), 1)} | {_num(ind.get('rsi_short'), 1)} | "
@@ -197,6 +198,17 @@ def _market_table(snapshot: Mapping[str, Any], symbols: Iterable[str]) -> str:
             f"{_num(ind.get('bb_middle'))}/{_num(ind.get('bb_upper'))}{status}"
         )
     return "\n".join(lines + _upcoming_actions(snapshot))
+
+
+def _label(symbol: str, row: Mapping[str, Any]) -> str:
+    """`SH688008 澜起科技 (半导体)`: the symbol with its name and industry when the data has
+    them."""
+    parts = [symbol]
+    if isinstance(row.get("name"), str) and row["name"]:
+        parts.append(row["name"])
+    if isinstance(row.get("industry"), str) and row["industry"]:
+        parts.append(f"({row['industry']})")
+    return " ".join(parts)
 
 
 def _upcoming_actions(snapshot: Mapping[str, Any]) -> list[str]:

@@ -178,13 +178,15 @@ def build_snapshot(
         s: _symbol_entry(source, s, moment, history_start, prev_day, cfg.recent_bars, actions[s])
         for s in ordered
     }
-    # Optional stock names (`name`, only when the source knows one; older snapshots have none).
-    name_of = getattr(source, "stock_name", None)
-    if callable(name_of):
-        for s in ordered:
-            name = name_of(s)
-            if isinstance(name, str) and name:
-                market_data[s]["name"] = name
+    # Optional stock names and industries (`name`, `industry`: only when the source knows them;
+    # older snapshots have none).
+    for key, method in (("name", "stock_name"), ("industry", "stock_industry")):
+        lookup = getattr(source, method, None)
+        if callable(lookup):
+            for s in ordered:
+                value = lookup(s)
+                if isinstance(value, str) and value:
+                    market_data[s][key] = value
     known = [a for s in ordered for a in actions[s]]
     missing = [s for s in ordered if market_data[s]["suspended"]]
     when = decision_time_text(moment)

@@ -275,6 +275,8 @@ def test_sources_name_their_stocks(tmp_path: Path) -> None:
         "澜起科技",
         None,
     )
+    assert FilesSource(tmp_path).stock_industry(S1) == "半导体"  # optional third column
+    assert FilesSource(tmp_path).stock_industry(S2) is None
     (tmp_path / "names.csv").write_text("code,title\n", encoding="utf-8")
     with pytest.raises(DataUnavailableError, match="needs the columns symbol,name"):
         FilesSource(tmp_path).stock_name(S1)

@@ -295,10 +295,12 @@ def test_st_flag_from_the_actions_file_sets_snapshot_limits(
 def test_prompt_lists_upcoming_ex_dates_and_st_status() -> None:
     from agent_engine.prompt import _market_table
 
-    row = {"current_price": 10.2, "prev_close": 10.0, "suspended": False, "st": True}
+    row = {"current_price": 10.2, "prev_close": 10.0, "suspended": False, "st": True,
+           "name": "浦发银行", "industry": "银行"}  # fmt: skip
     snap = {"market_data": {"SH600000": row}, "corporate_actions_upcoming": [DIVIDEND]}
     text = _market_table(snap, ["SH600000"])
-    assert "| ST (±5% limit on the main board)" in text
+    assert text.splitlines()[1].startswith("SH600000 浦发银行 (银行) | 10.20 |")
+    assert "| ST (risk warning; see its limit prices)" in text
     assert text.endswith(
         "Announced corporate actions (held at the close before the ex-date to receive them):\n"
         "- SH688008 ex-date 2025-10-22: cash dividend 0.2000 CNY/share before tax"

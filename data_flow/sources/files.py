@@ -59,6 +59,7 @@ class _Parsed:
     daily: dict[str, list[DailyBar]] = field(default_factory=dict)
     news: dict[str, list[NewsItem]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    industries: dict[str, str] = field(default_factory=dict)
 
 
 def _number(row: dict[str, Any], key: str, where: str) -> float:
@@ -138,12 +139,16 @@ class FilesSource:
                 symbol, sections.get(DAILY_SECTION) or [], stock_file
             )
         parsed.news = self._parse_news(self.path / NEWS_FILE)
-        parsed.names = _parse_names(self.path / NAMES_FILE)
+        parsed.names, parsed.industries = _parse_names(self.path / NAMES_FILE)
         return parsed
 
     def stock_name(self, symbol: str) -> str | None:
         """From the optional names.csv beside the stock file (None without one)."""
         return self._data().names.get(symbol)
+
+    def stock_industry(self, symbol: str) -> str | None:
+        """The optional `industry` column of names.csv (None without one)."""
+        return self._data().industries.get(symbol)
 
     @staticmethod
     def _parse_hourly(symbol: str, rows: list[Any], where: Path) -> list[Bar]:
@@ -259,21 +264,26 @@ class FilesSource:
         return self._actions_file().is_st(symbol, day)
 
 
-def _parse_names(path: Path) -> dict[str, str]:
-    """`names.csv` (header `symbol,name[,industry]`); absent file: no names. Rows without a
-    symbol or name are skipped; an unreadable file or a missing column is a clear error."""
+def _parse_names(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(names, industries) from `names.csv` (header `symbol,name[,industry]`); absent file:
+    none. Rows without a symbol or name are skipped; an unreadable file or a missing column is
+    a clear error."""
     try:
         text = path.read_text(encoding=ENCODING)
     except FileNotFoundError:
-        return {}
+        return {}, {}
     except (OSError, UnicodeDecodeError) as err:
         raise DataUnavailableError(f"files source: cannot read {path}: {err}") from None
     reader = csv.DictReader(io.StringIO(text))
     if not {"symbol", "name"} <= set(reader.fieldnames or []):
         raise DataUnavailableError(f"files source: {path} needs the columns symbol,name")
     out: dict[str, str] = {}
+    industries: dict[str, str] = {}
     for row in reader:
         symbol, name = (row.get("symbol") or "").strip(), (row.get("name") or "").strip()
         if symbol and name:
             out[symbol] = name
-    return out
+            industry = (row.get("industry") or "").strip()
+            if industry:
+                industries[symbol] = industry
+    return out, industries
