@@ -15,14 +15,6 @@ from data_flow.live.tail import JsonlTail
 from tests.api_fixtures import LOCAL, S1, S2, scenario_window, write_scenario
 
 
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ARENA_BACKUP_DIR", str(tmp_path / "backups"))
-    r = tmp_path / "data"
-    r.mkdir()
-    return r
-
-
 def client_for(root: Path) -> TestClient:
     return TestClient(create_app(ApiSettings(data_root=root)), base_url=LOCAL)
 
