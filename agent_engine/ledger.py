@@ -50,15 +50,26 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from agent_engine import crash_seam
 from agent_engine.corporate_actions import apply_record
+from agent_engine.ledger_records import (
+    CORPORATE_ACTIONS,
+    SCHEMA_VERSION,
+    TRADE_ACTIONS,
+    LedgerAction,
+    NoTradeCode,
+    is_order_book_record,
+    load_records,
+    money,
+    trade_action,
+    validate_records,
+)
 from agent_engine.orders import Fill
 from agent_engine.portfolio import Portfolio
-from agent_engine.rules import q2, to_decimal
+from agent_engine.rules import q2
 from data_flow.clock import SHANGHAI, decision_time_text, now_iso
 from data_flow.errors import CorruptRecordError
 from data_flow.fsio import JsonlAppender, repair_torn_tail
@@ -68,29 +79,22 @@ from data_flow.records.read import read_ledger
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-
-
-class LedgerAction(StrEnum):
-    SEED = "seed"
-    BUY = "BUY"
-    SELL = "SELL"
-    NO_TRADE = "no_trade"
-    DIVIDEND = "dividend"
-    BONUS = "bonus"
-    ORDER = "order"
-
-
-class NoTradeCode(StrEnum):
-    HOLD = "hold"
-    LLM_ERROR = "llm_error"
-    ALL_REJECTED = "all_rejected"
-    DATA_UNAVAILABLE = "data_unavailable"
-
-
-__all__ = ["FEE_KEYS", "Ledger", "ledger_path", "load_records", "validate_records", "window_id_of"]
-TRADE_ACTIONS = frozenset({LedgerAction.BUY.value, LedgerAction.SELL.value})
-CORPORATE_ACTIONS = frozenset({LedgerAction.DIVIDEND.value, LedgerAction.BONUS.value})
+__all__ = [
+    "CORPORATE_ACTIONS",
+    "FEE_KEYS",
+    "SCHEMA_VERSION",
+    "TRADE_ACTIONS",
+    "Ledger",
+    "LedgerAction",
+    "NoTradeCode",
+    "WindowRef",
+    "is_order_book_record",
+    "ledger_path",
+    "load_records",
+    "trade_action",
+    "validate_records",
+    "window_id_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,96 +133,6 @@ def _as_window(window: Any) -> WindowRef:
     raise TypeError(
         "window must be a WindowRef or have window_id, moment and decision_index attributes"
     )
-
-
-def trade_action(fill: Fill) -> dict[str, Any]:
-    """The ``this_action`` of a fill's record (also logged as the decision log's ``trade``)."""
-    return {
-        "action": fill.side.value,
-        "symbol": fill.symbol,
-        "amount": fill.quantity,
-        "price": float(fill.price),
-        "notional": float(fill.notional),
-        "commission": float(fill.commission),
-        "stamp_duty": float(fill.stamp_duty),
-        "transfer_fee": float(fill.transfer_fee),
-    }
-
-
-def is_order_book_record(record: dict[str, Any]) -> bool:
-    """A resting order's record: an `order` action or a fill with an ``order`` object."""
-    action = record.get("this_action")
-    kind = action.get("action") if isinstance(action, dict) else None
-    return kind == LedgerAction.ORDER.value or isinstance(record.get("order"), dict)
-
-
-def _money(value: Any, where: str) -> Decimal:
-    d = to_decimal(value)
-    if d is None:
-        raise CorruptRecordError(f"{where}: {value!r} is not a number")
-    return d
-
-
-def _action_cash_delta(action: dict[str, Any], where: str) -> Decimal:
-    notional = _money(action.get("notional"), f"{where} notional")
-    fees = sum(
-        (
-            _money(action.get(k), f"{where} {k}")
-            for k in ("commission", "stamp_duty", "transfer_fee")
-        ),
-        Decimal("0"),
-    )
-    if action.get("action") == LedgerAction.BUY:
-        return -(notional + fees)
-    return notional - fees
-
-
-def validate_records(records: list[dict[str, Any]], path: Path) -> None:
-    """Raise CorruptRecordError unless `records` is a well-formed ledger (see module doc)."""
-    if not records:
-        raise CorruptRecordError(f"{path}: no records")
-    previous_cash: Decimal | None = None
-    for index, rec in enumerate(records):
-        where = f"{path}: record {index}"
-        if rec.get("id") != index or isinstance(rec.get("id"), bool):
-            raise CorruptRecordError(f"{where} has id {rec.get('id')!r}, expected {index}")
-        version = rec.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise CorruptRecordError(f"{where} has unsupported schema_version {version!r}")
-        action = rec.get("this_action")
-        positions = rec.get("positions")
-        if not isinstance(action, dict) or not isinstance(positions, dict):
-            raise CorruptRecordError(f"{where} lacks this_action/positions objects")
-        kind = action.get("action")
-        if (index == 0) != (kind == LedgerAction.SEED):
-            expected = "the seed" if index == 0 else "not a seed"
-            raise CorruptRecordError(f"{where} has action {kind!r}; it must be {expected}")
-        if kind not in {a.value for a in LedgerAction}:
-            raise CorruptRecordError(f"{where} has unknown action {kind!r}")
-        try:
-            date.fromisoformat(rec.get("date", ""))
-        except (TypeError, ValueError):
-            raise CorruptRecordError(f"{where} has invalid date {rec.get('date')!r}") from None
-        cash = _money(positions.get("CASH"), f"{where} positions.CASH")
-        if previous_cash is not None:
-            delta = Decimal("0")
-            if kind in TRADE_ACTIONS:
-                delta = _action_cash_delta(action, where)
-            elif kind == LedgerAction.DIVIDEND:
-                delta = _money(action.get("net"), f"{where} net")
-            if q2(previous_cash + delta) != q2(cash):
-                raise CorruptRecordError(
-                    f"{where}: CASH {cash} does not follow from the previous {previous_cash} "
-                    f"and this action ({delta:+})"
-                )
-        previous_cash = cash
-
-
-def load_records(path: Path) -> list[dict[str, Any]]:
-    """Validated records of an existing ledger (a torn last line is ignored, not repaired)."""
-    records = read_ledger(path, strict=True)
-    validate_records(records, path)
-    return records
 
 
 class Ledger:
@@ -301,7 +215,7 @@ class Ledger:
 
     def fees_paid(self) -> Decimal:
         return sum(
-            (_money(r["this_action"][k], k) for r in self.trades() for k in FEE_KEYS),
+            (money(r["this_action"][k], k) for r in self.trades() for k in FEE_KEYS),
             Decimal("0"),
         )
 
@@ -478,7 +392,7 @@ class Ledger:
         }
 
     def _check_seed_matches(self, seed: dict[str, Any], cash: Decimal, init_date: date) -> None:
-        seed_cash = _money(seed["positions"].get("CASH"), "seed CASH")
+        seed_cash = money(seed["positions"].get("CASH"), "seed CASH")
         if q2(seed_cash) != q2(cash) or seed.get("date") != init_date.isoformat():
             log.warning(
                 "%s was seeded with %s on %s; config now says %s on %s — keeping the file",

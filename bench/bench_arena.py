@@ -36,7 +36,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -49,6 +48,9 @@ sys.path.insert(0, str(ROOT))
 
 from data_flow.calendar import trading_days  # noqa: E402
 from data_flow.fsio import iter_jsonl  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from samplers import RssSampler  # noqa: E402
 
 SAMPLE = (ROOT.parent / "shared" / "data" / "astock_star10").resolve()
 SAMPLE_LAST_DAY = date(2025, 12, 31)
@@ -124,57 +126,6 @@ def start_fake_server(workdir: Path, rule: str = "trade") -> tuple[subprocess.Po
             raise SystemExit("fake LLM server did not start")
         time.sleep(0.02)
     return proc, f"http://127.0.0.1:{port_file.read_text().strip()}/v1"
-
-
-class RssSampler:
-    """Peak RSS per agent process (keyed by signature), sampled with psutil."""
-
-    def __init__(
-        self, root_pid: int, data_root: Path | None = None, interval: float = 0.05
-    ) -> None:
-        self.root = psutil.Process(root_pid)
-        self.data_root = data_root
-        self.interval = interval
-        self.peak_mb: dict[str, float] = {}
-        self.root_cpu_s = 0.0  # the orchestrator's own CPU (not its children's), last sample
-        self._names: dict[int, str | None] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _name(self, proc: psutil.Process) -> str | None:
-        """The agent's signature, from its manifest's run_start pid (agents forked by a fork
-        server all show the fork server's environment in /proc)."""
-        if proc.pid not in self._names and self.data_root is not None:
-            for manifest in self.data_root.glob("agent_data/*/manifest.jsonl"):
-                starts = [m for m in iter_jsonl(manifest) if m.get("type") == "run_start"]
-                if starts and starts[-1].get("pid") == proc.pid:
-                    self._names[proc.pid] = manifest.parent.name
-        return self._names.get(proc.pid)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                children = self.root.children(recursive=True)
-                times = self.root.cpu_times()
-                self.root_cpu_s = times.user + times.system
-            except psutil.Error:
-                return
-            for child in children:
-                try:
-                    name = self._name(child)
-                    if name:
-                        rss = child.memory_info().rss / 2**20
-                        self.peak_mb[name] = max(self.peak_mb.get(name, 0.0), rss)
-                except psutil.Error:
-                    continue
-            self._stop.wait(self.interval)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -31,19 +31,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_arena import FAKE_KEY, KEY_ENV, start_fake_server  # noqa: E402
+from samplers import PssSampler  # noqa: E402
 
 from data_flow.calendar import trading_days  # noqa: E402
 from data_flow.fsio import iter_jsonl  # noqa: E402
@@ -91,60 +89,6 @@ def build_config(
     config["log_config"] = {"data_root": str(path.parent / f"{path.stem}_data")}
     path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     return path
-
-
-class PssSampler:
-    """Peak PSS/RSS per process under `root_pid` (smaps_rollup), and the peak of their sum."""
-
-    def __init__(self, root_pid: int, interval: float) -> None:
-        self.root = psutil.Process(root_pid)
-        self.interval = interval
-        self.peak_pss: dict[int, float] = {}
-        self.peak_rss: dict[int, float] = {}
-        self.peak_total_pss = 0.0
-        self.peak_total_rss = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @staticmethod
-    def _rollup(pid: int) -> tuple[float, float] | None:
-        try:
-            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        except OSError:
-            return None
-        values = {}
-        for line in text.splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0] in ("Rss:", "Pss:"):
-                values[parts[0]] = int(parts[1]) / 1024.0
-        return values.get("Pss:", 0.0), values.get("Rss:", 0.0)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                pids = [self.root.pid] + [c.pid for c in self.root.children(recursive=True)]
-            except psutil.Error:
-                return
-            total_pss = total_rss = 0.0
-            for pid in pids:
-                got = self._rollup(pid)
-                if got is None:
-                    continue
-                pss, rss = got
-                total_pss += pss
-                total_rss += rss
-                self.peak_pss[pid] = max(self.peak_pss.get(pid, 0.0), pss)
-                self.peak_rss[pid] = max(self.peak_rss.get(pid, 0.0), rss)
-            self.peak_total_pss = max(self.peak_total_pss, total_pss)
-            self.peak_total_rss = max(self.peak_total_rss, total_rss)
-            self._stop.wait(self.interval)
 
 
 def _ts(text: str) -> float:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from settings.config import PROJECT_ROOT
+from settings.config import PROJECT_ROOT, SETTINGS_DIR
 
 STAR10_DIR = (PROJECT_ROOT.parent / "shared" / "data" / "astock_star10").resolve()
 REAL_KEY_VARS = (
@@ -66,3 +68,24 @@ def data_root(tmp_path: Path) -> Path:
 def clean_env() -> dict[str, str]:
     """Environment for subprocesses: this one, without real keys."""
     return {k: v for k, v in os.environ.items() if k not in REAL_KEY_VARS}
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An API test's data root (`tmp_path/data`); backups go to `tmp_path/backups`."""
+    monkeypatch.setenv("ARENA_BACKUP_DIR", str(tmp_path / "backups"))
+    r = tmp_path / "data"
+    r.mkdir()
+    return r
+
+
+@pytest.fixture
+def settings_config(root: Path) -> Iterator[tuple[str, Path]]:
+    """A scenario config in settings/ (removed afterwards); yields (relative name, path)."""
+    from tests.api_fixtures import scenario_config
+
+    name = f"test_tmp_{uuid.uuid4().hex}.json"
+    path = SETTINGS_DIR / name
+    path.write_text(json.dumps(scenario_config(root)), encoding="utf-8")
+    yield name, path
+    path.unlink(missing_ok=True)

@@ -13,6 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from agent_engine.llm.base import LLMResponse, ToolCall, Usage
 from data_flow.clock import SHANGHAI
 from data_flow.fsio import read_jsonl
@@ -195,3 +197,15 @@ def files_containing(root: Path, needle: str) -> list[Path]:
             except OSError:
                 continue
     return hits
+
+
+def alive_pids(pids: list[int]) -> list[int]:
+    """The `pids` still running (zombies count as gone)."""
+    out = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return out

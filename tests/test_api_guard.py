@@ -7,9 +7,6 @@ known name (a rebound DNS name) is not served at all.
 
 from __future__ import annotations
 
-import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,27 +15,14 @@ from fastapi.testclient import TestClient
 from api_guard import allowed_hosts
 from api_server import ApiSettings, create_app
 from data_flow.backup import list_backups
-from settings.config import SETTINGS_DIR
-from tests.api_fixtures import LOCAL, scenario_config
+from tests.api_fixtures import LOCAL
 
 EVIL = "http://evil.example"
 
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ARENA_BACKUP_DIR", str(tmp_path / "backups"))
-    r = tmp_path / "data"
-    r.mkdir()
-    return r
-
-
-@pytest.fixture
-def config_name(root: Path) -> Iterator[str]:
-    name = f"test_tmp_{uuid.uuid4().hex}.json"
-    path = SETTINGS_DIR / name
-    path.write_text(json.dumps(scenario_config(root)), encoding="utf-8")
-    yield name
-    path.unlink(missing_ok=True)
+def config_name(settings_config: tuple[str, Path]) -> str:
+    return settings_config[0]
 
 
 def _nothing_happened(c: TestClient, tmp_path: Path) -> None:

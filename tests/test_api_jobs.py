@@ -31,14 +31,6 @@ pytestmark = [
 
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ARENA_BACKUP_DIR", str(tmp_path / "backups"))
-    r = tmp_path / "data"
-    r.mkdir()
-    return r
-
-
-@pytest.fixture
 def make_config(root: Path) -> Iterator[Callable[..., str]]:
     created: list[Path] = []
 

@@ -23,14 +23,6 @@ from tests.api_fixtures import (
 )
 
 
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ARENA_BACKUP_DIR", str(tmp_path / "backups"))
-    r = tmp_path / "data"
-    r.mkdir()
-    return r
-
-
 def client_for(root: Path) -> TestClient:
     return TestClient(create_app(ApiSettings(data_root=root)), base_url=LOCAL)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,24 +18,6 @@ from tests.api_fixtures import LOCAL, scenario_config, write_scenario
 
 TOKEN = "s3cret-token"
 JSON = "application/json"
-
-
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ARENA_BACKUP_DIR", str(tmp_path / "backups"))
-    r = tmp_path / "data"
-    r.mkdir()
-    return r
-
-
-@pytest.fixture
-def settings_config(root: Path) -> Iterator[tuple[str, Path]]:
-    """A config file inside settings/ (removed afterwards); yields (relative name, path)."""
-    name = f"test_tmp_{uuid.uuid4().hex}.json"
-    path = SETTINGS_DIR / name
-    path.write_text(json.dumps(scenario_config(root)), encoding="utf-8")
-    yield name, path
-    path.unlink(missing_ok=True)
 
 
 def test_health(root: Path) -> None:

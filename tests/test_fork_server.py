@@ -15,22 +15,11 @@ import pytest
 from agent_engine.fork_server import FORK_SERVER_ENV, ForkedProcess
 from tests.fake_llm_server import FakeLLMServer
 from tests.main_helpers import arena_config, baseline, key_env, openai_agent, text_step
-from tests.runner_helpers import main_env, read_json, run_main, start_main, wait_for
+from tests.runner_helpers import alive_pids, main_env, read_json, run_main, start_main, wait_for
 
 pytestmark = pytest.mark.slow
 
 SLOW = 60.0
-
-
-def _alive(pids: list[int]) -> list[int]:
-    out = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                out.append(pid)
-        except psutil.NoSuchProcess:
-            continue
-    return out
 
 
 def test_forked_agents_are_separate_processes_with_their_own_group(
@@ -83,7 +72,7 @@ def test_forked_agents_are_separate_processes_with_their_own_group(
         out = (tmp_path / "run.log").read_text()
         assert code == 143, out
         gone = [*agents, forks[0].pid]
-        assert wait_for(lambda: not _alive(gone), 30, "agents and fork server to exit") is True
+        assert wait_for(lambda: not alive_pids(gone), 30, "agents and fork server to exit") is True
         for sig in pids:
             state = read_json(runtime / f"runtime_env_{sig}.json")
             assert state is not None

@@ -28,6 +28,7 @@ from tests.main_helpers import (
     trade_step,
 )
 from tests.runner_helpers import (
+    alive_pids,
     assert_windows_exactly_once,
     main_env,
     positions,
@@ -48,17 +49,6 @@ def _events(data_root: Path, sig: str, window_id: str) -> list[str]:
         return [e["type"] for e in window_log(data_root, sig, window_id)]
     except FileNotFoundError:
         return []
-
-
-def _alive(pids: list[int]) -> list[int]:
-    out = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                out.append(pid)
-        except psutil.NoSuchProcess:
-            continue
-    return out
 
 
 def test_sigkilled_agents_resume_without_losing_or_doubling_a_window(
@@ -154,7 +144,7 @@ def test_sigterm_to_main_stops_every_agent_and_leaves_no_orphans(
                 proc.kill()
         out = (tmp_path / "run.log").read_text()
         assert code == 143, out
-        assert wait_for(lambda: not _alive(children), 10, "children to exit") is True
+        assert wait_for(lambda: not alive_pids(children), 10, "children to exit") is True
         # "slow" is still running (and "bh" may be): never "stopping 0"
         assert re.search(r"received SIGTERM: stopping [12] running agent\(s\)", out), out
         assert summary_rows(out)["slow"][:2] == ["stopped", "1/9"]
@@ -184,7 +174,7 @@ def test_sigkilled_main_leaves_no_orphans(tmp_path: Path, data_root: Path) -> No
             proc.wait(timeout=10)
             # a busy machine may need a while to record the stop: wait for it (bounded)
             limit = ORPHAN_GRACE_SECONDS + ORPHAN_CLEANUP_SECONDS + 10
-            assert wait_for(lambda: not _alive(children), limit, "orphans to exit") is True
+            assert wait_for(lambda: not alive_pids(children), limit, "orphans to exit") is True
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -221,14 +211,14 @@ def test_orphan_guard_lets_a_slow_stop_finish(tmp_path: Path, data_root: Path) -
             # the agent handled SIGTERM: its interrupted window is closed, then it blocks
             wait_for(lambda: "window_end" in _events(data_root, "slow", WINDOWS[0]), 60, "end")
             while time.monotonic() < killed + ORPHAN_GRACE_SECONDS + 2:
-                assert _alive(children) == children, "the orphan guard cut the clean-up short"
+                assert alive_pids(children) == children, "the orphan guard cut the clean-up short"
                 time.sleep(0.1)
             fifo_reader = os.open(manifest, os.O_RDONLY | os.O_NONBLOCK)
-            wait_for(lambda: not _alive(children), 60, "the agent to finish its clean-up")
+            wait_for(lambda: not alive_pids(children), 60, "the agent to finish its clean-up")
         finally:
             if proc.poll() is None:
                 proc.kill()
-            for pid in _alive(children):
+            for pid in alive_pids(children):
                 os.kill(pid, signal.SIGKILL)
             if fifo_reader is not None:
                 os.close(fifo_reader)

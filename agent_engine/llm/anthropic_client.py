@@ -9,16 +9,14 @@ need that header. Only `factory.make_client` imports this module.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import anthropic
 
-from agent_engine.errors import KIND_BAD_RESPONSE, LLMBadResponseError, LLMError
+from agent_engine.errors import KIND_BAD_RESPONSE, LLMBadResponseError
 from agent_engine.llm.base import CallKey, LLMResponse, Message, ToolCall, ToolSpec, Usage
-from agent_engine.llm.deadline import call_within, install_deadlines
-from agent_engine.llm.sdk_platform import preset_sdk_platform
+from agent_engine.llm.sdk_call import new_sdk_client, timed_call
 from data_flow.textsafe import scrub, scrub_text
 from settings.config import ConfigError
 
@@ -181,17 +179,14 @@ class AnthropicMessagesClient:
         self.timeout = timeout
         self._max_tokens, self._parameters = request_parameters(parameters or {})
         if sdk_client is None:
-            http_client = anthropic.DefaultHttpxClient()
-            install_deadlines(http_client)
-            sdk_client = anthropic.Anthropic(
+            sdk_client = new_sdk_client(
+                anthropic,
+                anthropic.Anthropic,
                 api_key=api_key,
                 base_url=base_url,
                 timeout=timeout,
-                max_retries=0,
                 default_headers={"x-api-key": api_key},
-                http_client=http_client,
             )
-            preset_sdk_platform(sdk_client)
         self._client = sdk_client
 
     def complete(
@@ -211,23 +206,14 @@ class AnthropicMessagesClient:
             body.setdefault("tool_choice", {"type": "auto"})
         else:
             body.pop("tool_choice", None)
-        started = time.perf_counter()
-        message = call_within(
+        return timed_call(
             lambda: self._client.messages.create(
                 model=self.model, max_tokens=self._max_tokens, messages=[], extra_body=body
             ),
             anthropic,
             self.timeout,
+            lambda reply, latency_ms: parse_message(reply, self.model, latency_ms),
         )
-        latency_ms = (time.perf_counter() - started) * 1000.0
-        try:
-            return parse_message(message, self.model, latency_ms)
-        except LLMError:
-            raise
-        except Exception as err:
-            raise LLMBadResponseError(
-                KIND_BAD_RESPONSE, f"cannot parse response: {type(err).__name__}: {err}"
-            ) from err
 
     def close(self) -> None:
         self._client.close()

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import openai
 
-from agent_engine.errors import KIND_BAD_RESPONSE, LLMBadResponseError, LLMError
+from agent_engine.errors import KIND_BAD_RESPONSE, LLMBadResponseError
 from agent_engine.llm.base import CallKey, LLMResponse, Message, ToolCall, ToolSpec, Usage
-from agent_engine.llm.deadline import call_within, install_deadlines
-from agent_engine.llm.sdk_platform import preset_sdk_platform
+from agent_engine.llm.sdk_call import new_sdk_client, timed_call
 from data_flow.textsafe import scrub_text
 
 log = logging.getLogger(__name__)
@@ -157,16 +155,13 @@ class OpenAIChatClient:
         self.timeout = timeout
         self._parameters = request_parameters(parameters or {})
         if sdk_client is None:
-            http_client = openai.DefaultHttpxClient()
-            install_deadlines(http_client)
-            sdk_client = openai.OpenAI(
+            sdk_client = new_sdk_client(
+                openai,
+                openai.OpenAI,
                 api_key=api_key,
                 base_url=base_url,
                 timeout=timeout,
-                max_retries=0,
-                http_client=http_client,
             )
-            preset_sdk_platform(sdk_client)
         self._client = sdk_client
 
     def complete(
@@ -188,23 +183,14 @@ class OpenAIChatClient:
             body.setdefault("tool_choice", "auto")
         else:
             body.pop("tool_choice", None)
-        started = time.perf_counter()
-        completion = call_within(
+        return timed_call(
             lambda: self._client.chat.completions.create(
                 model=self.model, messages=[], extra_body=body
             ),
             openai,
             self.timeout,
+            lambda reply, latency_ms: parse_completion(reply, self.model, latency_ms),
         )
-        latency_ms = (time.perf_counter() - started) * 1000.0
-        try:
-            return parse_completion(completion, self.model, latency_ms)
-        except LLMError:
-            raise
-        except Exception as err:  # a body of an unexpected shape must not crash the agent
-            raise LLMBadResponseError(
-                KIND_BAD_RESPONSE, f"cannot parse response: {type(err).__name__}: {err}"
-            ) from err
 
     def close(self) -> None:
         self._client.close()

@@ -27,23 +27,26 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data_flow.live.agents import (
-    FILL_ACTIONS,
-    AgentView,
-    WindowState,
-    action_text,
-    as_float,
-    as_int,
-)
+from data_flow.live.agents import AgentView, WindowState, as_float
 from data_flow.live.benchmark import benchmark_points
 from data_flow.live.decisions import decision_item, page
-from data_flow.live.economics import EconomicsCache, economics_stats
-from data_flow.live.metrics import RoundTripTracker, series_stats
-from data_flow.live.snapshots import NO_BAR, SnapshotIndex
+from data_flow.live.economics import EconomicsCache
+from data_flow.live.endpoints import (
+    ModelInfo,
+    news_response,
+    now_text,
+    pct,
+    positions_response,
+    stats_dict,
+    stats_item,
+    stock_detail_response,
+)
+from data_flow.live.endpoints import Series as _Series
+from data_flow.live.metrics import series_stats
+from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.tail import FileStamp
 from data_flow.live.trades import trades_response
 from data_flow.textsafe import utf8
@@ -55,10 +58,6 @@ _DECISION_CACHE_SIZE = 4096
 
 def dumps(obj: Any) -> bytes:
     return utf8(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
-
-
-def _r(x: float | None, nd: int) -> float | None:
-    return None if x is None else round(x, nd)
 
 
 class Body:
@@ -75,19 +74,6 @@ class Body:
         if self._gzip is None:
             self._gzip = gzip.compress(self.raw, compresslevel=5, mtime=0)
         return self._gzip
-
-
-@dataclass
-class _Series:
-    version: int
-    market: list[dict[str, Any]]
-    cost: list[dict[str, Any]]
-    market_days: list[tuple[str, float]]
-    last_prices: dict[str, float]
-    initial: float
-
-
-ModelInfo = Callable[[str], tuple[str | None, str | None]]
 
 
 class LiveStore:
@@ -212,8 +198,8 @@ class LiveStore:
             eq_c = cash + cv
             days.append((win.day, eq_m))
             base = {"window_id": win.window_id, "time": win.decision_time}
-            market.append(base | {"equity": round(eq_m, 2), "return_pct": _pct(eq_m, initial)})
-            cost.append(base | {"equity": round(eq_c, 2), "return_pct": _pct(eq_c, initial)})
+            market.append(base | {"equity": round(eq_m, 2), "return_pct": pct(eq_m, initial)})
+            cost.append(base | {"equity": round(eq_c, 2), "return_pct": pct(eq_c, initial)})
         series = _Series(view.version, market, cost, days, last_price, initial)
         self._series[view.signature] = series
         return series
@@ -274,115 +260,26 @@ class LiveStore:
                 bequity = bpoints[-1]["equity"] if bpoints else round(binitial, 2)
                 bench = {
                     "signature": BENCHMARK_SIGNATURE,
-                    **_stats_dict(bstats),
+                    **stats_dict(bstats),
                     "equity": bequity,
                     "pnl_cny": round(bequity - binitial, 2),
                 }
                 return {
                     "data": [self._stats_item(v) for v in views],
                     "benchmark": bench,
-                    "updated_at": _now_text(),
+                    "updated_at": now_text(),
                 }
 
             return self._cached(("stats", signature), (self.version,), build)
 
     def _stats_item(self, view: AgentView) -> dict[str, Any]:
-        series = self._series_of(view)
-        stats = series_stats(series.market_days, series.initial)
-        totals = view.log_totals()
-        provider, model = totals["provider"], totals["model"]
-        if provider is None or model is None:
-            cfg_provider, cfg_model = self._model_info(view.signature)
-            provider = provider or cfg_provider
-            model = model or cfg_model
-        last = view.last_record or {}
-        last_win = view.windows[view.order[-1]] if view.order else None
-        cash = last_win.cash if last_win else series.initial
-        equity = series.market[-1]["equity"] if series.market else series.initial
-        trips: RoundTripTracker = view.trips
-        action = last.get("this_action") if isinstance(last.get("this_action"), dict) else None
-        return {
-            "signature": view.signature,
-            "provider": provider,
-            "model": model,
-            **_stats_dict(stats),
-            "win_rate_pct": _r(trips.win_rate_pct(), 2),
-            "round_trips": trips.closed,
-            "trades": view.trades,
-            "fees_paid": round(view.fees, 2),
-            "cash": round(cash, 2),
-            "equity": round(equity, 2),
-            "initial_cash": round(series.initial, 2),
-            "last_action": action_text(action) if action else None,
-            "last_update": (last_win.decision_time if last_win else None),
-            "tokens_in": totals["tokens_in"],
-            "tokens_out": totals["tokens_out"],
-            "llm_errors": totals["llm_errors"],
-            "invalid_tool_calls": totals["invalid_tool_calls"],
-            "rejected_orders": totals["rejected_orders"],
-            "model_calls": totals["model_calls"],
-            "mean_latency_ms": _r(totals["mean_latency_ms"], 2),
-            "windows_done": len(view.windows),
-            **self._economics_item(view, series, {**totals, "provider": provider}, equity),
-        }
-
-    def _economics_item(
-        self, view: AgentView, series: _Series, totals: dict[str, Any], equity: float
-    ) -> dict[str, Any]:
-        """Tokens, cost, latency percentiles, PnL net of cost, post-cutoff figures."""
-        latencies = [ms for wid in view.order for ms in view.windows[wid].log.latencies]
-        return economics_stats(
-            self._economics.get(view.dir, view.signature),
-            provider=totals["provider"],
-            tokens_in=totals["tokens_in"],
-            tokens_out=totals["tokens_out"],
-            decisions=len(view.windows),
-            latencies=latencies,
-            points=series.market_days,
-            initial=series.initial,
-            equity=equity,
-        )
+        return stats_item(view, self._series_of(view), self._model_info, self._economics)
 
     def current_positions(self, signature: str) -> dict[str, Any]:
         with self._lock:
             self.refresh()
             view = self._views(signature)[0]
-            series = self._series_of(view)
-            last_win = view.windows[view.order[-1]] if view.order else None
-            cash = last_win.cash if last_win else series.initial
-            holdings = []
-            names = self.names()
-            total_mv = 0.0
-            for sym, h in sorted((last_win.holdings() if last_win else {}).items()):
-                shares = as_int(h.get("shares"))
-                avg = as_float(h.get("avg_price"))
-                last_price = series.last_prices.get(sym)
-                price = last_price if last_price is not None else avg
-                mv = shares * price
-                total_mv += mv
-                pnl = (price - avg) * shares
-                holdings.append(
-                    {
-                        "symbol": sym,
-                        "name": names.get(sym),
-                        "shares": shares,
-                        "sellable": as_int(h.get("sellable")),
-                        "avg_price": round(avg, 4),
-                        "last_price": _r(last_price, 2),
-                        "market_value": round(mv, 2),
-                        "unrealized_pnl": round(pnl, 2),
-                        "unrealized_pnl_pct": _r((price / avg - 1) * 100 if avg else None, 4),
-                        "purchase_date": h.get("purchase_date"),
-                    }
-                )
-            equity = view.last_equity() if last_win else None
-            return {
-                "signature": signature,
-                "as_of": last_win.decision_time if last_win else view.init_date,
-                "cash": round(cash, 2),
-                "equity": round(float(equity) if equity is not None else cash + total_mv, 2),
-                "holdings": holdings,
-            }
+            return positions_response(signature, view, self._series_of(view), self.names())
 
     def recent_decisions(self, signature: str | None, limit: int) -> dict[str, Any]:
         with self._lock:
@@ -409,48 +306,7 @@ class LiveStore:
     def stock_detail(self, symbol: str) -> dict[str, Any] | None:
         with self._lock:
             self.refresh()
-            prices: dict[str, dict[str, Any]] = {}
-            news: dict[str, dict[str, Any]] = {}
-            for snap in self.snapshots.all():
-                if symbol in snap.prices:
-                    prices.setdefault(
-                        snap.timestamp,
-                        {
-                            "time": snap.timestamp,
-                            "price": snap.prices[symbol],
-                            **(snap.bars.get(symbol) or NO_BAR),
-                            "indicators": snap.indicators.get(symbol),
-                        },
-                    )
-                for n in snap.news:
-                    if n.get("symbol") == symbol:
-                        news.setdefault(str(n.get("id") or n.get("url") or n.get("title")), n)
-            trades = [
-                {
-                    "signature": v.signature,
-                    "time": w.decision_time,
-                    "action": a.get("action"),
-                    "amount": a.get("amount"),
-                    "price": a.get("price"),
-                }
-                for v in self._views(None)
-                for w in v.windows.values()
-                for a in w.actions
-                if a.get("action") in FILL_ACTIONS and a.get("symbol") == symbol
-            ]
-            if not prices and not trades and not news:
-                return None
-            trades.sort(key=lambda t: (t["time"], t["signature"]))
-            news_list = sorted(
-                news.values(), key=lambda n: str(n.get("publish_time")), reverse=True
-            )
-            return {
-                "symbol": symbol,
-                "name": self.names().get(symbol),
-                "prices": [prices[t] for t in sorted(prices)],
-                "news": news_list[:50],
-                "trades": trades,
-            }
+            return stock_detail_response(symbol, self.snapshots, self._views(None), self.names())
 
     def names(self) -> dict[str, str]:
         """Stock names the snapshots carry (latest snapshot wins)."""
@@ -475,35 +331,7 @@ class LiveStore:
 
     def news(self, limit: int, symbol: str | None) -> dict[str, Any]:
         with self._lock:
-            seen: dict[str, dict[str, Any]] = {}
-            for snap in reversed(self.snapshots.all()):
-                for n in snap.news:
-                    if symbol is not None and n.get("symbol") != symbol:
-                        continue
-                    seen.setdefault(str(n.get("id") or n.get("url") or n.get("title")), n)
-            items = sorted(seen.values(), key=lambda n: str(n.get("publish_time")), reverse=True)
-            data = items[:limit]
-            return {"data": data, "count": len(data)}
-
-
-def _pct(equity: float, initial: float) -> float:
-    return round((equity / initial - 1.0) * 100.0, 4) if initial else 0.0
-
-
-def _stats_dict(stats: Any) -> dict[str, Any]:
-    return {
-        "total_return_pct": round(stats.total_return_pct, 4),
-        "annualized_volatility_pct": _r(stats.annualized_volatility_pct, 4),
-        "volatility_pct": _r(stats.annualized_volatility_pct, 4),  # alias (dashboard contract)
-        "sharpe": _r(stats.sharpe, 4),
-        "max_drawdown_pct": round(stats.max_drawdown_pct, 4),
-    }
-
-
-def _now_text() -> str:
-    from data_flow.clock import now_iso
-
-    return now_iso()
+            return news_response(self.snapshots, limit, symbol)
 
 
 __all__ = ["BENCHMARK_SIGNATURE", "FileStamp", "LiveStore"]

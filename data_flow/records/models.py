@@ -40,6 +40,17 @@ def decimal_or_none(value: Any) -> Decimal | None:
     return d if d.is_finite() else None
 
 
+def _count(raw: dict[str, Any], key: str) -> int:
+    """A record's whole-number field (shares, amounts); 0 when absent or not an int."""
+    v = raw.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def _money(raw: dict[str, Any], key: str) -> Decimal:
+    """A record's money field as Decimal; 0 when absent or not a number."""
+    return decimal_or_none(raw.get(key)) or Decimal("0")
+
+
 # --- ledger ------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class SeedAction:
@@ -67,15 +78,13 @@ class TradeAction:
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> TradeAction:
-        zero = Decimal("0")
-        amount = raw.get("amount")
         return cls(
             side=str(raw.get("action")),
             symbol=str(raw.get("symbol")),
-            amount=amount if isinstance(amount, int) and not isinstance(amount, bool) else 0,
-            price=decimal_or_none(raw.get("price")) or zero,
-            notional=decimal_or_none(raw.get("notional")) or zero,
-            fees={k: decimal_or_none(raw.get(k)) or zero for k in FEE_KEYS},
+            amount=_count(raw, "amount"),
+            price=_money(raw, "price"),
+            notional=_money(raw, "notional"),
+            fees={k: _money(raw, k) for k in FEE_KEYS},
         )
 
 
@@ -102,15 +111,13 @@ class DividendAction:
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> DividendAction:
-        zero = Decimal("0")
-        shares = raw.get("shares")
         return cls(
             symbol=str(raw.get("symbol")),
             ex_date=str(raw.get("ex_date")),
-            shares=shares if isinstance(shares, int) and not isinstance(shares, bool) else 0,
-            gross=decimal_or_none(raw.get("gross")) or zero,
-            tax=decimal_or_none(raw.get("tax")) or zero,
-            net=decimal_or_none(raw.get("net")) or zero,
+            shares=_count(raw, "shares"),
+            gross=_money(raw, "gross"),
+            tax=_money(raw, "tax"),
+            net=_money(raw, "net"),
         )
 
 
@@ -127,15 +134,11 @@ class BonusAction:
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> BonusAction:
-        def count(key: str) -> int:
-            v = raw.get(key)
-            return v if isinstance(v, int) and not isinstance(v, bool) else 0
-
         return cls(
             symbol=str(raw.get("symbol")),
             ex_date=str(raw.get("ex_date")),
-            new_shares=count("new_shares"),
-            shares_after=count("shares_after"),
+            new_shares=_count(raw, "new_shares"),
+            shares_after=_count(raw, "shares_after"),
         )
 
 
