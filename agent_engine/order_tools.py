@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from agent_engine.llm.base import ToolCall, ToolSpec
-from agent_engine.resting_orders import MAX_VALID_DAYS, OrderDesk, RestingOrder
+from agent_engine.resting_orders import MAX_VALID_DAYS, OrderDesk, OrderType, RestingOrder
 from agent_engine.rules import OrderSide, board_of, check_buy_lot, q2, to_decimal
 from agent_engine.tool_args import (
     ERROR_INVALID_ARGUMENTS,
@@ -57,7 +57,7 @@ class PlaceOrderArgs(ToolArgs):
     symbol: SymbolText = Field(description="e.g. SH688008")
     action: Annotated[Literal["BUY", "SELL"], BeforeValidator(_upper)]
     quantity: Shares = Field(description="shares")
-    order_type: Annotated[Literal["limit", "stop_loss", "take_profit"], BeforeValidator(_lower)]
+    order_type: Annotated[OrderType, BeforeValidator(_lower)]
     price: Annotated[
         Decimal,
         BeforeValidator(_price),

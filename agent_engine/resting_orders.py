@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, Literal, get_args
 
 from agent_engine.broker import Broker
 from agent_engine.ledger import Ledger, LedgerAction
@@ -44,7 +44,8 @@ from agent_engine.quotes import Quote, quotes_from_snapshot
 from agent_engine.rules import LOT, STAR_MIN_SHARES, Board, OrderSide, board_of, to_decimal
 from data_flow.clock import SHANGHAI, decision_time_text
 
-ORDER_TYPES = ("limit", "stop_loss", "take_profit")
+OrderType = Literal["limit", "stop_loss", "take_profit"]
+ORDER_TYPES: tuple[str, ...] = get_args(OrderType)
 MAX_VALID_DAYS = 20
 CLOSE = time(15, 0)
 OPEN_STATES = frozenset({OrderState.WORKING, OrderState.PARTIALLY_FILLED})

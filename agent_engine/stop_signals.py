@@ -47,10 +47,6 @@ class StopSignals:
     def __init__(self) -> None:
         self.handled = threading.Event()
 
-    @property
-    def stopping(self) -> bool:
-        return self.handled.is_set()
-
     def handle(self, signum: int, _frame: object) -> None:
         if self.handled.is_set():  # already unwinding: let the cleanup finish
             return

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from settings.config import PROJECT_ROOT, SETTINGS_DIR
+from tests.fake_llm_server import FakeLLMServer
 
 STAR10_DIR = (PROJECT_ROOT.parent / "shared" / "data" / "astock_star10").resolve()
 REAL_KEY_VARS = (
@@ -89,3 +90,11 @@ def settings_config(root: Path) -> Iterator[tuple[str, Path]]:
     path.write_text(json.dumps(scenario_config(root)), encoding="utf-8")
     yield name, path
     path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeLLMServer]:
+    """A fake OpenAI/Anthropic server on 127.0.0.1 (scripted replies, else rule "answer");
+    modules that need another rule or scope define their own `server`."""
+    with FakeLLMServer() as srv:
+        yield srv

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from agent_engine.errors import LLMBadResponseError, LLMPermanentError, LLMTransientError
@@ -12,12 +10,6 @@ from agent_engine.llm.base import Message, ToolCall
 from agent_engine.tools import TOOL_SPECS
 from tests.fake_llm_server import FakeLLMServer
 from tests.llm_helpers import TEST_KEY
-
-
-@pytest.fixture
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as srv:
-        yield srv
 
 
 def client_for(

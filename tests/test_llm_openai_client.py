@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,12 +13,6 @@ from agent_engine.llm.retry import RetryPolicy, call_with_retries
 from agent_engine.tools import TOOL_SPECS
 from tests.fake_llm_server import FakeLLMServer
 from tests.llm_helpers import TEST_KEY
-
-
-@pytest.fixture
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as srv:
-        yield srv
 
 
 def client_for(

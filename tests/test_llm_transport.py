@@ -6,7 +6,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,12 +23,6 @@ from tests.runner_helpers import wait_for
 # 0.25 s between bytes: every byte comes long before any read timeout, and the whole reply
 # (~400 bytes with the headers) would take ~100 s.
 DRIP = 0.25
-
-
-@pytest.fixture
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as srv:
-        yield srv
 
 
 def make_client(

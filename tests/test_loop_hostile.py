@@ -10,7 +10,6 @@ live API serves.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,12 +26,6 @@ from tests.test_loop_window import KEY_ENV, run, setup
 QTY_ERROR = (
     "invalid arguments for execute_trade: quantity: must be at most 1,000,000,000, got 1e+30"
 )
-
-
-@pytest.fixture
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)

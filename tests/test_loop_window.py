@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,6 @@ from tests.fake_llm_server import FakeLLMServer
 from tests.llm_helpers import TEST_KEY, make_config, make_ctx
 
 KEY_ENV = "ARENA_TEST_FAKE_KEY"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)

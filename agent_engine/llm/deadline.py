@@ -51,10 +51,6 @@ class Deadline:
 _current: ContextVar[Deadline | None] = ContextVar("llm_call_deadline", default=None)
 
 
-def current_deadline() -> Deadline | None:
-    return _current.get()
-
-
 @contextmanager
 def deadline_scope(deadline: Deadline | None) -> Iterator[Deadline | None]:
     """Make `deadline` current inside the block, unless an earlier one already is."""
