@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent_engine.arena_lock import HOLDER_NAME, ArenaLock, read_holder
+from agent_engine.runtime_env import read_runtime_env
 from api_server import ApiSettings, create_app
 from settings.config import SETTINGS_DIR
 from tests.api_fixtures import LOCAL, scenario_config
@@ -48,6 +49,11 @@ def _started(data_root: Path, sig: str) -> bool:
         return any(e["type"] == "window_start" for e in window_log(data_root, sig, WINDOWS[0]))
     except FileNotFoundError:
         return False
+
+
+def _status(runtime_dir: Path, sig: str) -> str | None:
+    state = read_runtime_env(runtime_dir / f"runtime_env_{sig}.json")
+    return None if state is None else state.get("status")
 
 
 def _holder_pid(data_root: Path) -> int | None:
@@ -128,6 +134,13 @@ def test_two_main_py_started_together_do_not_split_the_agents(
             )
             assert lost.count("\n") == 1  # nothing else: no plan, no backup, no agent
             wait_for(lambda: _started(real, "slow"), 60, "the winner's slow agent")
+            # the baselines finish on their own; stop only the held slow agent's run after that
+            rt = tmp_path / ("rt_a" if winner is procs[0] else "rt_b")
+            wait_for(
+                lambda: all(_status(rt, sig) == "completed" for sig in ("bh", "mom")),
+                120,
+                "the winner's baselines to complete",
+            )
             winner.send_signal(signal.SIGTERM)
             assert winner.wait(timeout=60) == 143
         finally:
