@@ -8,11 +8,14 @@ One `CorporateAction` per symbol and ex-date: ``cash_per_share`` (pre-tax CNY pe
 ``bonus_per_share`` (new shares per held share: 送股 + 转增, 10送3 -> 0.3). It is known from its
 ``announce_date``: a snapshot of trade date D lists it only when ``announce_date < D`` (an
 announcement of day D may come after the decision time, so it counts from the next day).
+``listing_date`` (optional, 红股上市日) is the first day the bonus shares can be sold; absent, the
+exchange's rule gives it (`bonus_listing_date`: Shenzhen lists them on the ex-date, Shanghai and
+Beijing on the next trading day).
 
 The files source reads an optional ``corporate_actions.json`` beside ``ai_stock_data.json``::
 
     {"actions": [{"symbol": "SH688008", "ex_date": "2025-10-22", "announce_date": "2025-10-15",
-                  "cash_per_share": 0.20, "bonus_per_share": 0}],
+                  "cash_per_share": 0.20, "bonus_per_share": 0, "listing_date": null}],
      "st": [{"symbol": "SH600001", "from": "2025-01-01", "to": "2025-12-31"}]}
 
 ``st`` lists the periods (inclusive; ``to`` null or absent: open-ended) in which a stock is
@@ -47,15 +50,19 @@ class CorporateAction:
     announce_date: date
     cash_per_share: Decimal = Decimal("0")
     bonus_per_share: Decimal = Decimal("0")
+    listing_date: date | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "symbol": self.symbol,
             "ex_date": self.ex_date.isoformat(),
             "announce_date": self.announce_date.isoformat(),
             "cash_per_share": float(self.cash_per_share),
             "bonus_per_share": float(self.bonus_per_share),
         }
+        if self.listing_date is not None:  # only when known: older snapshots keep their hash
+            record["listing_date"] = self.listing_date.isoformat()
+        return record
 
     @classmethod
     def from_record(cls, raw: Any, where: str = "corporate action") -> CorporateAction:
@@ -75,7 +82,12 @@ class CorporateAction:
         bonus = _amount(raw.get("bonus_per_share", 0), f"{where} bonus_per_share")
         if cash == 0 and bonus == 0:
             raise ValueError(f"{where}: cash_per_share and bonus_per_share are both 0")
-        return cls(str(symbol), ex, announced, cash, bonus)
+        listing = None
+        if raw.get("listing_date") is not None:
+            listing = _day(raw.get("listing_date"), f"{where} listing_date")
+            if listing < ex:
+                raise ValueError(f"{where}: listing_date {listing} is before ex_date {ex}")
+        return cls(str(symbol), ex, announced, cash, bonus, listing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,10 +196,12 @@ def _st_period(raw: Any, where: str) -> StPeriod:
     return StPeriod(str(raw["symbol"]), start, end)
 
 
-def source_actions(source: object, symbol: str) -> list[CorporateAction]:
-    """`source.corporate_actions(symbol)` when the source offers it, else []."""
+def source_actions(source: object, symbol: str, as_of: date) -> list[CorporateAction]:
+    """`source.corporate_actions(symbol, as_of)` when the source offers it, else []. `as_of` is
+    the trade date asking: a source that fetches may refresh what it fetched before that day
+    (the snapshot still lists only what was announced before it)."""
     probe = getattr(source, "corporate_actions", None)
-    return list(probe(symbol)) if callable(probe) else []
+    return list(probe(symbol, as_of)) if callable(probe) else []
 
 
 def source_is_st(source: object, symbol: str, day: date) -> bool:

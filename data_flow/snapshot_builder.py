@@ -173,7 +173,7 @@ def build_snapshot(
     first_day = trading_days_back(trade_date, HISTORY_TRADING_DAYS)
     history_start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=SHANGHAI)
 
-    actions = {s: source_actions(source, s) for s in ordered}
+    actions = {s: source_actions(source, s, trade_date) for s in ordered}
     market_data = {
         s: _symbol_entry(source, s, moment, history_start, prev_day, cfg.recent_bars, actions[s])
         for s in ordered

@@ -256,8 +256,9 @@ class FilesSource:
                 self._actions = load_actions_file(self.path)
             return self._actions
 
-    def corporate_actions(self, symbol: str) -> list[CorporateAction]:
-        """Every action of `symbol` in the file (the snapshot builder applies the as-of view)."""
+    def corporate_actions(self, symbol: str, as_of: date | None = None) -> list[CorporateAction]:
+        """Every action of `symbol` in the file (the snapshot builder applies the as-of view;
+        a file never changes during a run, so `as_of` changes nothing here)."""
         return self._actions_file().for_symbol(symbol)
 
     def is_st(self, symbol: str, day: date) -> bool:
