@@ -2,9 +2,11 @@
 
 - before each window at time T: first every earlier trading day not yet matched up to its
   close, with the shared snapshot of that day's 15:00 (its bars up to the 15:00 bar and that
-  day's price limits), then today's bars stamped in (last matched, T] with the window's own
-  snapshot. Records of a day's close go to the pseudo-window ``<day>T15:00`` (decision_count
-  0); records before a window go to that window.
+  day's price limits) (`settle_earlier_days`); then the day's corporate actions are applied (a
+  dividend goes to the holder at the previous close); then today's bars stamped in
+  (last matched, T] with the window's own snapshot (`settle_today`). Records of a day's close
+  go to the pseudo-window ``<day>T15:00`` (decision_count 0); records before a window go to
+  that window.
 - at the end of a replay run: the last day up to its 15:00 bar, so its orders resolve.
 
 A bar is used only when its stamp (its end time) is at or before the time of processing.
@@ -42,6 +44,14 @@ def settle_before(
 ) -> list[dict[str, Any]]:
     """Match the book up to `until` (see the module docstring); `current` is the window's own
     snapshot, hash and ref (None at the end of a run: then `until` is a day's close)."""
+    written = settle_earlier_days(desk, portfolio, until, snapshot_at)
+    return written + settle_today(desk, portfolio, until, snapshot_at, current)
+
+
+def settle_earlier_days(
+    desk: OrderDesk, portfolio: Portfolio, until: datetime, snapshot_at: SnapshotAt
+) -> list[dict[str, Any]]:
+    """Match every trading day before `until`'s day not yet matched, up to its close."""
     written: list[dict[str, Any]] = []
     working = desk.book.working()
     if not working:
@@ -56,6 +66,20 @@ def settle_before(
         snapshot, digest = snapshot_at(moment)
         _roll(portfolio, day)
         written += desk.process(snapshot, digest, WindowRef.at(moment, 0), portfolio, moment)
+    return written
+
+
+def settle_today(
+    desk: OrderDesk,
+    portfolio: Portfolio,
+    until: datetime,
+    snapshot_at: SnapshotAt,
+    current: tuple[Mapping[str, Any], str | None, WindowRef] | None,
+) -> list[dict[str, Any]]:
+    """Match `until`'s own day up to `until` (after `settle_earlier_days`)."""
+    written: list[dict[str, Any]] = []
+    if not desk.book.working():
+        return written
     if current is not None and desk.needs(until):
         snapshot, digest, ref = current
         _roll(portfolio, until.date())

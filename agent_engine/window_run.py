@@ -108,7 +108,7 @@ class WindowRunner:
         t0 = time.perf_counter()
         try:
             snap = self._snapshot(w)
-            self._settle_orders(w.moment, (snap, w))
+            self._settle_orders(w.moment, earlier_days_only=True)
             portfolio.roll_to(w.day)
         except DATA_ERRORS as err:
             portfolio.roll_to(w.day)
@@ -140,6 +140,7 @@ class WindowRunner:
             snap.content_hash,
             self.config.trading_rules.dividend_tax,
         )
+        self._settle_orders(w.moment, (snap, w))  # today's bars, after the ex-date's actions
         t1 = time.perf_counter()
         ctx = self._window_context(
             config=self.config,
@@ -168,10 +169,18 @@ class WindowRunner:
         )
         return True
 
-    def _settle_orders(self, until: datetime, current: tuple[Any, Window] | None = None) -> None:
-        """Match resting orders up to `until` (agent_engine/order_settle.py)."""
+    def _settle_orders(
+        self,
+        until: datetime,
+        current: tuple[Any, Window] | None = None,
+        *,
+        earlier_days_only: bool = False,
+    ) -> None:
+        """Match resting orders up to `until` (agent_engine/order_settle.py): the days before
+        `until`'s day only, or (with `current`, the window's snapshot) today's bars only, or
+        (neither: the end of a run) both."""
         from agent_engine.ledger import WindowRef
-        from agent_engine.order_settle import settle_before
+        from agent_engine.order_settle import settle_before, settle_earlier_days, settle_today
 
         def snapshot_at(moment: datetime) -> tuple[Any, str | None]:
             result = self._ensure_snapshot(self.config, moment, self._source)
@@ -182,4 +191,10 @@ class WindowRunner:
             snap, w = current
             ref = WindowRef(w.window_id, w.moment, w.decision_index)
             now = (snap.snapshot, snap.content_hash, ref)
-        settle_before(self.orders, self.ledger.portfolio, until, snapshot_at, now)
+        portfolio = self.ledger.portfolio
+        if earlier_days_only:
+            settle_earlier_days(self.orders, portfolio, until, snapshot_at)
+        elif now is not None:
+            settle_today(self.orders, portfolio, until, snapshot_at, now)
+        else:
+            settle_before(self.orders, portfolio, until, snapshot_at, None)

@@ -321,3 +321,84 @@ def test_benchmark_gets_dividends_and_bonus_shares_once() -> None:
     )
     assert (cash, again, before_start) == (pytest.approx(20.0), 0.0, 0.0)
     assert shares == {"SH688008": 150.0}
+
+
+class _BuyThenStop:
+    """Buys 200 SH688008 in its first window; in the window `stop_window` places a stop-loss
+    SELL of all 200 at `stop`, valid 2 days; otherwise holds."""
+
+    provider, model = "scripted", "scripted-1"
+
+    def __init__(self, stop_window: str, stop: str) -> None:
+        self.stop_window, self.stop = stop_window, stop
+        self.window_id = ""
+        self.step = 0
+
+    def begin_window(self, ctx: Any) -> None:
+        self.window_id, self.step = ctx.window_id, 0
+
+    def complete(self, system: str, messages: list[Any], tools: list[Any], key: Any = None) -> Any:
+        from agent_engine.llm.base import ToolCall
+        from tests.runner_helpers import _response
+
+        self.step += 1
+        if self.step > 1:
+            return _response("hold", [])
+        if self.window_id == "2025-10-20T10:30":
+            args = {"symbol": "SH688008", "action": "BUY", "quantity": 200}
+            return _response("", [ToolCall("c1", "execute_trade", json.dumps(args))])
+        if self.window_id == self.stop_window:
+            args = {
+                "symbol": "SH688008",
+                "action": "SELL",
+                "quantity": 200,
+                "order_type": "stop_loss",
+                "price": float(self.stop),
+                "valid_days": 2,
+            }
+            return _response("", [ToolCall("c2", "place_order", json.dumps(args))])
+        return _response("hold", [])
+
+
+def test_dividend_is_credited_before_a_resting_order_fills_on_the_ex_date(
+    tmp_path: Path, data_root: Path, star10_dir: Path
+) -> None:
+    # Arrange: 200 SH688008 held through 2025-10-21's close (139.00); a stop-loss at 137.00
+    # placed at 10-21 14:00 triggers on the first bar of the ex-date (10:30 close 136.75)
+    data = _star_with_actions(tmp_path, star10_dir, {"actions": [DIVIDEND]})
+    cfg = write_config(
+        tmp_path,
+        data_root,
+        date_range={"init_date": "2025-10-20", "end_date": "2025-10-22"},
+        symbols=["SH688008", "SH688009"],
+        data_config={"source": "files", "path": str(data)},
+    )
+    config = load_config(cfg)
+    client = _BuyThenStop("2025-10-21T14:00", "137.00")
+    # Act
+    code = run_agent(
+        config,
+        "bh",
+        make_clock(config),
+        runtime_path=tmp_path / "rt.json",
+        client_factory=lambda m, a: client,
+    )
+    # Assert: the holder at the close before the ex-date gets the dividend, recorded before
+    # the ex-date's fill (was: the fill came first and the dividend was skipped)
+    assert code == 0
+    records = positions(data_root, "bh")
+    ex_day = [
+        (r["window_id"], r["this_action"]["action"], r["this_action"].get("amount"))
+        for r in records
+        if r["date"] == "2025-10-22"
+    ]
+    assert ex_day[:3] == [
+        ("2025-10-22T10:30", "dividend", None),
+        ("2025-10-22T10:30", "SELL", 200),
+        ("2025-10-22T10:30", "no_trade", None),
+    ]
+    dividend = next(r for r in records if r["this_action"]["action"] == "dividend")
+    assert (dividend["this_action"]["shares"], dividend["this_action"]["net"]) == (200, 32.0)
+    sell = next(r for r in records if r["this_action"]["action"] == "SELL")
+    assert sell["this_action"]["price"] == 136.75
+    assert Decimal(str(sell["positions"]["CASH"])) > Decimal(str(dividend["positions"]["CASH"]))
