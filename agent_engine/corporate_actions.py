@@ -22,8 +22,10 @@ tax at the sale; the arena takes it at the ex-date on the holding period reached
 Bonus shares / conversion (``"bonus"``): new = floor(shares × bonus_per_share) (the fraction
 is dropped: the exchange hands fractional shares out across all holders, which one account
 cannot model); avg_price = q4(avg_price × shares / (shares + new)). The new shares can be sold
-from the trading day after the ex-date (T+1; the holding's ``purchase_date`` becomes the
-ex-date). In the FIFO lots they are spread over the lots (floor each, remainder to the newest).
+from their listing date (``sellable_from``, `data_flow.corporate_actions.bonus_listing_date`:
+the data's 红股上市日, else Shenzhen: the ex-date, Shanghai: the next trading day); until then
+only the old shares are sellable. In the FIFO lots they are spread over the lots (floor each,
+remainder to the newest).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_engine.portfolio import Portfolio
 from agent_engine.rules import q2, q4, to_decimal
-from data_flow.corporate_actions import CorporateAction
+from data_flow.corporate_actions import CorporateAction, bonus_listing_date
 
 if TYPE_CHECKING:
     from agent_engine.ledger import Ledger
@@ -147,6 +149,7 @@ def bonus_record(action: CorporateAction, shares: int, avg_price: Decimal) -> di
         "shares_after": shares + new,
         "avg_price_before": float(avg_price),
         "avg_price_after": float(q4(avg_price * shares / (shares + new))),
+        "sellable_from": bonus_listing_date(action).isoformat(),
     }
 
 
@@ -165,9 +168,18 @@ def apply_record(portfolio: Portfolio, action: Mapping[str, Any]) -> None:
         avg = to_decimal(action.get("avg_price_after"))
         if avg is None:
             raise ValueError("bonus without avg_price_after")
+        ex_date = date.fromisoformat(str(action["ex_date"]))
+        raw_from = action.get("sellable_from")  # absent in older ledgers: the next day
+        sellable_from = (
+            date.fromisoformat(str(raw_from)) if raw_from else ex_date + timedelta(days=1)
+        )
+        new_shares = int(action["shares_after"]) - holding.shares
         holding.shares = int(action["shares_after"])
         holding.avg_price = q4(avg)
-        holding.purchase_date = date.fromisoformat(str(action["ex_date"]))
+        # T+1 bookkeeping: everything is sellable once the day is after purchase_date
+        holding.purchase_date = max(holding.purchase_date, sellable_from - timedelta(days=1))
+        if sellable_from <= ex_date:  # listed today: sellable now, with the old shares
+            holding.sellable += new_shares
     else:
         raise ValueError(f"not a corporate action: {action.get('action')!r}")
 

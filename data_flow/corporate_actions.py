@@ -126,6 +126,20 @@ def ex_reference_price(prev_close: Decimal, action: CorporateAction) -> Decimal:
     return ref.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def bonus_listing_date(action: CorporateAction) -> date:
+    """The first day the bonus shares of `action` can be sold: its ``listing_date`` when the
+    data gives one, else the exchange's rule for 红股上市日: Shenzhen lists them on the ex-date,
+    Shanghai on the next trading day."""
+    if action.listing_date is not None:
+        return action.listing_date
+    exchange, _ = parse_symbol(action.symbol)
+    if exchange == "SZ":
+        return action.ex_date
+    from data_flow.calendar import next_trading_day
+
+    return next_trading_day(action.ex_date)
+
+
 def upcoming(actions: Iterable[CorporateAction], day: date) -> list[CorporateAction]:
     """Known on trade date `day` (announced before it) with an ex-date after it."""
     return sorted(

@@ -402,3 +402,61 @@ def test_dividend_is_credited_before_a_resting_order_fills_on_the_ex_date(
     sell = next(r for r in records if r["this_action"]["action"] == "SELL")
     assert sell["this_action"]["price"] == 136.75
     assert Decimal(str(sell["positions"]["CASH"])) > Decimal(str(dividend["positions"]["CASH"]))
+
+
+@pytest.mark.parametrize(
+    ("symbol", "listing_date", "sellable_from", "old_only_days", "all_days"),
+    [
+        # Shenzhen lists bonus shares on the ex-date: all sellable at once
+        ("SZ000001", None, "2025-06-13", [], ["2025-06-13"]),
+        # Shanghai: the next trading day (ex Friday -> Monday)
+        ("SH600000", None, "2025-06-16", ["2025-06-13"], ["2025-06-16"]),
+        # the data's 红股上市日 wins over the rule
+        ("SH600000", "2025-06-18", "2025-06-18", ["2025-06-13", "2025-06-17"], ["2025-06-18"]),
+    ],
+)
+def test_bonus_shares_become_sellable_on_their_listing_date(
+    tmp_path: Path,
+    symbol: str,
+    listing_date: str | None,
+    sellable_from: str,
+    old_only_days: list[str],
+    all_days: list[str],
+) -> None:
+    # Arrange: 1000 shares bought 2025-06-03; 10转5 ex Friday 2025-06-13
+    ledger = _ledger_with_buy(tmp_path, symbol, 1000, "10.00")
+    bonus = {
+        "symbol": symbol,
+        "ex_date": "2025-06-13",
+        "announce_date": "2025-06-05",
+        "cash_per_share": 0,
+        "bonus_per_share": 0.5,
+        "listing_date": listing_date,
+    }
+    ex = datetime(2025, 6, 13, 10, 30, tzinfo=SHANGHAI)
+    ledger.portfolio.roll_to(ex.date())
+    # Act
+    (written,) = apply_due_actions(
+        ledger, ledger.portfolio, _snapshot_with(bonus), WindowRef.at(ex, 1), "h", "0"
+    )
+    # Assert
+    assert written["this_action"]["sellable_from"] == sellable_from
+    portfolio = ledger.portfolio
+    for day in old_only_days:
+        assert portfolio.sellable_on(symbol, date.fromisoformat(day)) == 1000, day
+    for day in all_days:
+        assert portfolio.sellable_on(symbol, date.fromisoformat(day)) == 1500, day
+    # the ledger rebuilds the same T+1 state
+    ledger.close()
+    reopened = Ledger(tmp_path / "position.jsonl", Decimal("1000000"), date(2025, 1, 2))
+    for day in old_only_days:
+        assert reopened.portfolio.sellable_on(symbol, date.fromisoformat(day)) == 1000, day
+    for day in all_days:
+        assert reopened.portfolio.sellable_on(symbol, date.fromisoformat(day)) == 1500, day
+    reopened.close()
+
+
+def test_listing_date_before_the_ex_date_is_refused() -> None:
+    raw = {**DIVIDEND, "bonus_per_share": 0.3, "listing_date": "2025-10-21"}
+    with pytest.raises(ValueError, match="listing_date 2025-10-21 is before ex_date 2025-10-22"):
+        CorporateAction.from_record(raw)
