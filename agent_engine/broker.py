@@ -8,7 +8,14 @@
 
 Order of checks (the first failing one is reported): action -> symbol (universe and board) ->
 quantity -> price available (suspended) -> holding (sells) -> lot rule -> sellable -> price
-limit -> cash -> position cap.
+limit -> cash -> position cap -> liquidity. An order is validated as asked (a real broker
+freezes the cash of the whole order), then cut to the bar's liquidity.
+
+Liquidity (agent_engine/liquidity.py): when the quote carries the volume of the bar at the
+decision time and ``trading_rules.max_volume_participation`` is set, a market order fills at
+most floor(p × volume) shares less `volume_used` (the agent's earlier fills against that bar),
+rounded down to the lot; the rest is not filled (the result says so), and an order that can
+fill nothing is rejected with ``liquidity``.
 
 Fill price: the snapshot's current price moved against the trader by ``slippage_bps`` and
 rounded half-up to 0.01; it is then clamped into [limit_down, limit_up] (no trade can print
@@ -31,6 +38,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from agent_engine.liquidity import bar_allowance, capped_quantity
 from agent_engine.orders import Fill, Order, OrderResult, OrderState
 from agent_engine.portfolio import Holding, Portfolio
 from agent_engine.quotes import Quote, quotes_from_snapshot
@@ -121,10 +129,13 @@ class Broker:
         order: Order,
         quotes: Mapping[str, Quote],
         trade_date: date,
+        *,
+        volume_used: int = 0,
     ) -> OrderResult:
         """Fill or reject `order` at `quotes`. Pure: the portfolio is not changed. The result
-        carries the order's id."""
-        result = self._execute(portfolio, order, quotes, trade_date)
+        carries the order's id. `volume_used`: shares the agent already traded against the
+        quote's bar (see Liquidity in the module docstring)."""
+        result = self._execute(portfolio, order, quotes, trade_date, volume_used)
         return replace(result, order_id=order.order_id) if order.order_id else result
 
     def _execute(
@@ -133,6 +144,7 @@ class Broker:
         order: Order,
         quotes: Mapping[str, Quote],
         trade_date: date,
+        volume_used: int,
     ) -> OrderResult:
         side = _coerce_side(order.side)
         if side is None:
@@ -160,14 +172,33 @@ class Broker:
                 "it cannot be traded in this window.",
             )
         if side is OrderSide.BUY:
-            return self._buy(portfolio, symbol, board, quantity, quote, quotes, trade_date)
-        return self._sell(portfolio, symbol, board, quantity, quote, trade_date)
+            result = self._buy(portfolio, symbol, board, quantity, quote, quotes, trade_date)
+        else:
+            result = self._sell(portfolio, symbol, board, quantity, quote, trade_date)
+        allowed = self.volume_allowance(quote, volume_used)
+        filled = capped_quantity(board, quantity, allowed)
+        if not result.ok or filled == quantity:
+            return result
+        liquidity = _liquidity_text(self, quote, quantity, filled, allowed)
+        if filled <= 0:
+            return _reject(RejectReason.LIQUIDITY, liquidity)
+        # a smaller order passes every check the whole one passed (lot-rounded, less cash)
+        cut = replace(order, quantity=filled)
+        partial = self._execute(portfolio, cut, quotes, trade_date, 0)
+        head = f"Partially filled: {filled} of the {quantity} shares asked. {liquidity} "
+        return replace(partial, message=head + partial.message)
+
+    def volume_allowance(self, quote: Quote, volume_used: int = 0) -> int | None:
+        """Shares a market order may still trade against the quote's bar (None: no limit)."""
+        allowed = bar_allowance(self.rules.max_volume_participation, quote.bar_volume)
+        return None if allowed is None else max(0, allowed - volume_used)
 
     def max_buy_quantity(
         self, portfolio: Portfolio, symbol: str, quotes: Mapping[str, Quote]
     ) -> int:
         """Largest lot-valid quantity of `symbol` that cash and the position cap allow now
-        (0 if none). Ignores the limit-up rule."""
+        (0 if none). Ignores the limit-up rule and liquidity (an order is validated as asked,
+        then cut to the bar's liquidity)."""
         board = board_of(symbol)
         quote = quotes.get(symbol)
         if board is None or symbol not in self.universe or quote is None or quote.price is None:
@@ -348,6 +379,19 @@ def _fill(
         stamp_duty=fees.stamp_duty,
         transfer_fee=fees.transfer_fee,
         trade_date=trade_date,
+    )
+
+
+def _liquidity_text(
+    broker: Broker, quote: Quote, asked: int, filled: int, allowed: int | None
+) -> str:
+    p = broker.rules.max_volume_participation or ZERO
+    return (
+        f"Liquidity: {quote.symbol}'s bar at this decision time traded {quote.bar_volume} "
+        f"shares and your fills against one bar may total at most {_pct(p)}% of its volume, "
+        f"so at most {allowed} more shares (in whole lots) can trade now; {asked - filled} of "
+        f"your {asked} are not filled (a market order does not rest; place_order leaves a "
+        "resting order for later bars)."
     )
 
 

@@ -29,7 +29,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +42,7 @@ from agent_engine.call_records import _record_call, _record_failure
 from agent_engine.decision_log import DecisionLog, redact
 from agent_engine.errors import KIND_CLIENT_ERROR, LLMError
 from agent_engine.ledger import TRADE_ACTIONS, Ledger
+from agent_engine.liquidity import shares_traded_on_bars
 from agent_engine.llm.base import (
     CallKey,
     LLMClient,
@@ -265,6 +266,7 @@ def _converse(
         orders=None
         if ctx.orders is None
         else WindowOrders(ctx.orders, ctx, ctx.window_id, ctx.moment, ctx.snapshot_hash),
+        volume_used=_volume_used(ctx),
     )
     policy = RetryPolicy(
         max_retries=agent.max_retries, base_delay=agent.base_delay, max_delay=agent.max_delay
@@ -447,3 +449,14 @@ def _window_end(
         cash=float(ctx.portfolio.cash),
     )
     dlog.event("window_end", **fields)
+
+
+def _volume_used(ctx: WindowContext) -> dict[str, int]:
+    """Shares already traded against each symbol's bar at this decision time (a resumed
+    window's earlier fills and resting fills of that bar), from the ledger."""
+    bars = {
+        symbol: row.get("bar_time")
+        for symbol, row in (ctx.snapshot.get("market_data") or {}).items()
+        if isinstance(row, Mapping)
+    }
+    return shares_traded_on_bars(ctx.ledger.records(), ctx.window_id, bars)

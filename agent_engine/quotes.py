@@ -19,6 +19,9 @@ class Quote:
     prev_close: Decimal | None = None
     limit_up: Decimal | None = None
     limit_down: Decimal | None = None
+    bar_volume: Decimal | None = None
+    """Volume of the bar stamped at the decision time (the liquidity of a market order, see
+    agent_engine/liquidity.py); None when the data has no volume: no limit."""
 
 
 def _price_or_none(value: Any) -> Decimal | None:
@@ -47,5 +50,18 @@ def quotes_from_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Quote]:
             calc_down, calc_up = price_limits(prev_close, board, st=row.get("st") is True)
             up = up if up is not None else calc_up
             down = down if down is not None else calc_down
-        quotes[symbol] = Quote(symbol, price, prev_close, up, down)
+        quotes[symbol] = Quote(symbol, price, prev_close, up, down, _bar_volume(row))
     return quotes
+
+
+def _bar_volume(row: Mapping[str, Any]) -> Decimal | None:
+    """The volume of the recent bar stamped at the row's ``bar_time`` (None if absent)."""
+    stamp = row.get("bar_time")
+    bars = row.get("recent_bars")
+    if not stamp or not isinstance(bars, list):
+        return None
+    for bar in reversed(bars):
+        if isinstance(bar, Mapping) and bar.get("time") == stamp:
+            volume = to_decimal(bar.get("volume"))
+            return volume if volume is not None and volume >= 0 else None
+    return None

@@ -33,15 +33,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any, Literal, get_args
 
 from agent_engine.broker import Broker
 from agent_engine.ledger import Ledger, LedgerAction
+from agent_engine.liquidity import bar_allowance, capped_quantity
 from agent_engine.orders import Order, OrderState, transition
 from agent_engine.portfolio import Portfolio
 from agent_engine.quotes import Quote, quotes_from_snapshot
-from agent_engine.rules import LOT, STAR_MIN_SHARES, Board, OrderSide, board_of, to_decimal
+from agent_engine.rules import OrderSide, board_of, to_decimal
 from data_flow.clock import SHANGHAI, decision_time_text
 
 OrderType = Literal["limit", "stop_loss", "take_profit"]
@@ -213,17 +214,9 @@ def trigger_price(order: RestingOrder, bar: Mapping[str, Any]) -> Decimal | None
 def liquidity_cap(
     order: RestingOrder, bar: Mapping[str, Any], participation: Decimal | None
 ) -> int:
-    """Shares `bar` may fill of the order's remainder (see the module docstring)."""
-    remaining = order.remaining
-    volume = to_decimal(bar.get("volume"))
-    if participation is None or volume is None:
-        return remaining
-    allowed = int((participation * volume).to_integral_value(rounding=ROUND_FLOOR))
-    if allowed >= remaining:
-        return remaining
-    if board_of(order.symbol) is Board.STAR:
-        return allowed if allowed >= STAR_MIN_SHARES else 0
-    return allowed - allowed % LOT
+    """Shares `bar` may fill of the order's remainder (see agent_engine/liquidity.py)."""
+    allowed = bar_allowance(participation, to_decimal(bar.get("volume")))
+    return capped_quantity(board_of(order.symbol), order.remaining, allowed)
 
 
 class OrderDesk:

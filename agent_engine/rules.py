@@ -96,6 +96,7 @@ class RejectReason(StrEnum):
     SUSPENDED = "suspended"
     NO_POSITION = "no_position"
     INVALID_ACTION = "invalid_action"
+    LIQUIDITY = "liquidity"
 
 
 @dataclass(frozen=True, slots=True)

@@ -171,6 +171,7 @@ class ToolBox:
         news_lookback_hours: int,
         record_fill: Callable[[Fill], dict[str, Any]],
         orders: WindowOrders | None = None,
+        volume_used: Mapping[str, int] | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.portfolio = portfolio
@@ -183,6 +184,8 @@ class ToolBox:
         self.position_cap = position_cap
         self.news_lookback_hours = news_lookback_hours
         self.record_fill = record_fill
+        # shares traded per symbol against the bar at this decision time (agent_engine/liquidity)
+        self.volume_used: dict[str, int] = dict(volume_used or {})
         self._record_error: BaseException | None = None
         self._orders_placed = 0
         self.current_call: ToolCall | None = None
@@ -407,7 +410,13 @@ class ToolBox:
             quantity=args.quantity,
             order_id=f"{self.as_of}#{self._orders_placed}",
         )
-        outcome = self.broker.execute(self.portfolio, order, self.quotes, self.trade_date)
+        outcome = self.broker.execute(
+            self.portfolio,
+            order,
+            self.quotes,
+            self.trade_date,
+            volume_used=self.volume_used.get(symbol, 0),
+        )
         if not outcome.ok or outcome.fill is None:
             reason = outcome.reason.value if outcome.reason is not None else "rejected"
             rejection = {
@@ -427,6 +436,7 @@ class ToolBox:
         except BaseException as err:
             self._record_error = err
             raise
+        self.volume_used[symbol] = self.volume_used.get(symbol, 0) + fill.quantity
         return filled_outcome(fill, trade, self.portfolio.cash, outcome.message)
 
     def _calculate(self, args: CalculateArgs) -> ToolOutcome:

@@ -29,8 +29,8 @@ def bars(closes: list[float], day: str = "2025-11-03") -> list[dict[str, Any]]:
             {
                 "time": f"2025-10-{20 + i // 4:02d} {times[i % 4]}",
                 "close": close,
-                "volume": 1000 * (i + 1),
-                "amount": close * 1000 * (i + 1),
+                "volume": 1_000_000 * (i + 1),
+                "amount": close * 1_000_000 * (i + 1),
             }
         )
     out[-1]["time"] = f"{day} 10:30:00"

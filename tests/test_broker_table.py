@@ -37,6 +37,11 @@ def q(symbol: str, price: str | None, prev_close: str | None = None) -> Quote:
     return Quote(symbol, D(price) if price else None, D(prev_close), up, down)
 
 
+def qv(symbol: str, price: str, volume: int) -> Quote:
+    """A quote whose bar at the decision time traded `volume` shares (liquidity cap)."""
+    return Quote(symbol, D(price), bar_volume=D(volume))
+
+
 @dataclass
 class Case:
     id: str
@@ -54,6 +59,7 @@ class Case:
     # expected on a rejection
     reason: RejectReason | None = None
     says: tuple[str, ...] = ()
+    used: int = 0  # shares already traded against the quote's bar
 
 
 CASES = [
@@ -439,6 +445,39 @@ CASES = [
          reason=RejectReason.NO_POSITION, says=("hold no SH600000",)),
     Case("reject_invalid_action", ("SH600000", "SHORT", 100), q("SH600000", "10.00"),
          reason=RejectReason.INVALID_ACTION, says=("BUY or SELL", "'SHORT'")),
+    # --- liquidity (default max_volume_participation 0.1) ------------------------------------
+    # bar 42350 -> 4235 allowed -> 4200 (lot) of 5000: 42000.00; commission 12.60; transfer
+    # 0.42; cash 1000000 - 42013.02 = 957986.98; avg 42013.02 / 4200 = 10.0031
+    Case("buy_liquidity_partial_main", ("SH600000", BUY, 5000), qv("SH600000", "10.00", 42350),
+         fill=("10.00", "12.60", "0.00", "0.42", "957986.98"), after=(4200, 0, "10.0031"),
+         says=("Partially filled: 4200 of the 5000", "at most 4235 more", "800 of your 5000")),
+    # STAR: 2345 -> 234 (any whole number from 200): 23400.00; commission 7.02; transfer 0.23;
+    # cash 976592.75; avg 23407.25 / 234 = 100.0310
+    Case("buy_liquidity_partial_star", ("SH688008", BUY, 1000), qv("SH688008", "100.00", 2345),
+         fill=("100.00", "7.02", "0.00", "0.23", "976592.75"), after=(234, 0, "100.0310")),
+    # earlier fills against the same bar count: 42350 -> 4235 - 4000 used = 235 -> 200
+    Case("sell_liquidity_after_earlier_fills", ("SH600000", SELL, 1000),
+         qv("SH600000", "10.00", 42350), used=4000,
+         holdings={"SH600000": (1000, 1000, "9.00", PREV)},
+         fill=("10.00", "5.00", "1.00", "0.02", "1001993.98"), after=(800, 800, "9.00"),
+         says=("Partially filled: 200 of the 1000",)),
+    Case("reject_liquidity_below_a_lot", ("SH600000", SELL, 100), qv("SH600000", "10.00", 990),
+         holdings={"SH600000": (100, 100, "9.00", PREV)},
+         reason=RejectReason.LIQUIDITY, says=("traded 990 shares", "at most 99 more")),
+    Case("reject_liquidity_star_below_200", ("SH688008", BUY, 200),
+         qv("SH688008", "100.00", 1999), reason=RejectReason.LIQUIDITY),
+    Case("reject_liquidity_zero_volume", ("SH688008", BUY, 200), qv("SH688008", "100.00", 0),
+         reason=RejectReason.LIQUIDITY, says=("traded 0 shares",)),
+    # the whole order fits: no cut (10 % of 20000 = 2000 >= 2000)
+    Case("buy_liquidity_exactly_fits", ("SH600000", BUY, 2000), qv("SH600000", "10.00", 20000),
+         fill=("10.00", "6.00", "0.00", "0.20", "979993.80"), after=(2000, 0, "10.0031")),
+    # participation 1: the whole bar
+    Case("buy_liquidity_participation_one", ("SH600000", BUY, 1000),
+         qv("SH600000", "10.00", 1000), rules={"max_volume_participation": "1"},
+         fill=("10.00", "5.00", "0.00", "0.10", "989994.90"), after=(1000, 0, "10.0051")),
+    # the lot rule is judged on the order asked, before the cut
+    Case("reject_lot_before_liquidity", ("SH600000", BUY, 150), qv("SH600000", "10.00", 500),
+         reason=RejectReason.LOT_SIZE),
 ]  # fmt: skip
 
 
@@ -467,7 +506,9 @@ def test_execute(case: Case) -> None:
     symbol, side, quantity = case.order
     before = portfolio.to_record()
     # Act
-    result = broker.execute(portfolio, Order(symbol, side, quantity), quotes, case.day)
+    result = broker.execute(
+        portfolio, Order(symbol, side, quantity), quotes, case.day, volume_used=case.used
+    )
     # Assert: execute never mutates
     assert portfolio.to_record() == before
     if case.reason is not None:
@@ -506,3 +547,5 @@ def test_execute(case: Case) -> None:
         if side is BUY:
             assert held.purchase_date == case.day
     assert cash_after in result.message.replace(",", "")
+    for text in case.says:
+        assert text in result.message, result.message
