@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent_engine.llm.base import ToolCall
 from agent_engine.liquidity import capped_quantity, shares_traded_on_bars
+from agent_engine.llm.base import ToolCall
 from agent_engine.loop import _volume_used, run_window
 from agent_engine.quotes import quotes_from_snapshot
 from agent_engine.rules import Board
