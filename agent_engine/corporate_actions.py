@@ -31,7 +31,7 @@ remainder to the newest).
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -200,11 +200,38 @@ def apply_due_actions(
     tax_rule: str | Decimal,
 ) -> list[dict[str, Any]]:
     """Commit the due actions of `snapshot` (see the module docstring); returns the records."""
-    raw = snapshot.get("corporate_actions_effective") or []
-    actions = [CorporateAction.from_record(a, "snapshot corporate action") for a in raw]
     records = ledger.records()
-    done = {(r.get("this_action") or {}).get("key") for r in records}
-    since = _last_decision_date(records)
+    return apply_actions(
+        snapshot_actions(snapshot),
+        portfolio,
+        done={(r.get("this_action") or {}).get("key") for r in records},
+        since=_last_decision_date(records),
+        lots_of=lambda symbol: fifo_lots(ledger.records(), symbol),
+        tax_rule=tax_rule,
+        commit=lambda record: ledger.commit_corporate_action(
+            window, record, portfolio, snapshot_hash
+        ),
+    )
+
+
+def snapshot_actions(snapshot: Mapping[str, Any]) -> list[CorporateAction]:
+    raw = snapshot.get("corporate_actions_effective") or []
+    return [CorporateAction.from_record(a, "snapshot corporate action") for a in raw]
+
+
+def apply_actions(
+    actions: Iterable[CorporateAction],
+    portfolio: Portfolio,
+    *,
+    done: Collection[Any],
+    since: date,
+    lots_of: Callable[[str], list[list[Any]]],
+    tax_rule: str | Decimal,
+    commit: Callable[[dict[str, Any]], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Build the record of every action due (ex-date after `since`, the date of the last
+    decision; key not in `done`; shares held) and hand it to `commit`, which records it and
+    applies it to `portfolio` (a dividend before a bonus of the same date)."""
     written: list[dict[str, Any]] = []
     for action in sorted(actions, key=lambda a: (a.ex_date, a.symbol)):
         holding = portfolio.holdings.get(action.symbol)
@@ -213,9 +240,8 @@ def apply_due_actions(
         if action.cash_per_share > 0 and (
             action_key(DIVIDEND, action.symbol, action.ex_date) not in done
         ):
-            lots = fifo_lots(ledger.records(), action.symbol)
-            record = dividend_record(action, holding.shares, lots, tax_rule)
-            written.append(ledger.commit_corporate_action(window, record, portfolio, snapshot_hash))
+            lots = lots_of(action.symbol)
+            written.append(commit(dividend_record(action, holding.shares, lots, tax_rule)))
         holding = portfolio.holdings[action.symbol]
         if (
             action.bonus_per_share > 0
@@ -223,7 +249,5 @@ def apply_due_actions(
         ):
             record = bonus_record(action, holding.shares, holding.avg_price)
             if record["new_shares"] > 0:
-                written.append(
-                    ledger.commit_corporate_action(window, record, portfolio, snapshot_hash)
-                )
+                written.append(commit(record))
     return written

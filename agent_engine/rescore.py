@@ -7,7 +7,10 @@ Orders are held fixed: every `execute_trade` call the model made (from the decis
 at the time) is executed again, in order, by a fresh Broker under the changed rules, at each
 window's snapshot prices. Orders that become invalid are rejected and counted; the model is
 not re-asked, so it cannot react to the new fees (a real run under those rules might have
-traded differently). Final equity is marked at the last window's snapshot prices.
+traded differently). Corporate actions in the snapshots (dividends under the rescored
+``dividend_tax``, bonus shares) are applied at their ex-dates as in a run. Resting orders
+(`place_order`) are not re-executed: they are counted and reported. Final equity is marked at
+the last window's snapshot prices.
 
 `--grid commission=0,0.0003,0.001 slippage=0,10,20` writes a fee x slippage table of the
 return (CSV and a heat-map PNG) per agent into `--out` (default `RUN_DIR/rescore/`).
@@ -26,7 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from agent_engine.broker import Broker, Fill, Portfolio, Quote, quotes_from_snapshot
+from agent_engine.corporate_actions import (
+    DIVIDEND,
+    apply_actions,
+    apply_record,
+    fifo_lots,
+    snapshot_actions,
+)
 from agent_engine.ledger import FEE_KEYS, TRADE_ACTIONS, load_records
+from agent_engine.ledger_records import trade_action
 from agent_engine.llm.base import ToolCall
 from agent_engine.manifest import manifest_path
 from agent_engine.tools import ERROR_REJECTED_ORDER, ToolBox
@@ -53,6 +64,7 @@ class RecordedWindow:
     snapshot_path: Path | None
     orders: list[str] = field(default_factory=list)  # execute_trade arguments (raw JSON)
     rejected: int = 0  # orders rejected at the time
+    resting: int = 0  # place_order calls (not re-executed)
 
 
 @dataclass
@@ -64,6 +76,8 @@ class Score:
     commission: Decimal
     trades: int
     rejected: int
+    dividends: Decimal = Decimal(0)  # net cash dividends credited
+    resting_skipped: int = 0
     fills: list[Fill] = field(default_factory=list)
 
     @property
@@ -97,6 +111,8 @@ def read_run(run_dir: Path, signature: str) -> tuple[ArenaConfig, list[RecordedW
             elif ev.get("type") == "tool_result" and ev.get("name") == "execute_trade" and window:
                 window.orders.append(str(ev.get("arguments") or ""))
                 window.rejected += ev.get("error_kind") == ERROR_REJECTED_ORDER
+            elif ev.get("type") == "tool_result" and ev.get("name") == "place_order" and window:
+                window.resting += 1
         if window is not None:
             windows.append(window)
     windows.sort(key=lambda w: w.moment)
@@ -121,17 +137,37 @@ def rescore(config: ArenaConfig, windows: Sequence[RecordedWindow]) -> Score:
     fills: list[Fill] = []
     rejected = 0
     last_quotes: dict[str, Quote] = {}
+    trail: list[dict[str, Any]] = []  # fills and actions like ledger records (dividend tax lots)
+    since = config.date_range.init_date  # the date of the last decision, as in a run's ledger
+
+    def commit(record: dict[str, Any]) -> dict[str, Any]:
+        apply_record(portfolio, record)
+        trail.append({"date": since.isoformat(), "this_action": record})
+        return record
+
     for window in windows:
         snapshot = _snapshot(window)
         if snapshot is None:
             continue
-        portfolio.roll_to(window.moment.date())
+        day = window.moment.date()
+        portfolio.roll_to(day)
+        apply_actions(
+            snapshot_actions(snapshot),
+            portfolio,
+            done={r["this_action"].get("key") for r in trail},
+            since=since,
+            lots_of=lambda symbol: fifo_lots(trail, symbol),
+            tax_rule=config.trading_rules.dividend_tax,
+            commit=commit,
+        )
+        since = day
         quotes = quotes_from_snapshot(snapshot)
         last_quotes = quotes
 
         def record_fill(fill: Fill) -> dict[str, Any]:
             portfolio.apply(fill)
             fills.append(fill)
+            trail.append({"date": fill.trade_date.isoformat(), "this_action": trade_action(fill)})
             return {"action": fill.side, "symbol": fill.symbol}
 
         toolbox = ToolBox(
@@ -156,8 +192,14 @@ def rescore(config: ArenaConfig, windows: Sequence[RecordedWindow]) -> Score:
         commission=sum((f.commission for f in fills), Decimal(0)),
         trades=len(fills),
         rejected=rejected,
+        dividends=_net_dividends(r["this_action"] for r in trail),
+        resting_skipped=sum(w.resting for w in windows),
         fills=fills,
     )
+
+
+def _net_dividends(actions: Any) -> Decimal:
+    return sum((Decimal(str(a["net"])) for a in actions if a.get("action") == DIVIDEND), Decimal(0))
 
 
 def original_score(
@@ -178,6 +220,7 @@ def original_score(
         commission=sum((Decimal(str(a["commission"])) for a in trades), Decimal(0)),
         trades=len(trades),
         rejected=sum(w.rejected for w in windows),
+        dividends=_net_dividends(r["this_action"] for r in records),
     )
 
 
@@ -213,12 +256,18 @@ def format_table(signature: str, original: Score, rescored: Score, settings: Seq
         ("final cash", _money(original.final_cash), _money(rescored.final_cash)),
         ("return %", f"{original.return_pct:.4f}", f"{rescored.return_pct:.4f}"),
         ("fees", _money(original.fees), _money(rescored.fees)),
+        ("dividends", _money(original.dividends), _money(rescored.dividends)),
         ("trades", str(original.trades), str(rescored.trades)),
         ("rejected", str(original.rejected), str(rescored.rejected)),
     ]
     lines = [f"{signature}: {' '.join(settings) or '(recorded rules)'} (orders held fixed)"]
     lines.append(f"  {'metric':<14}{'original':>18}{'rescored':>18}")
     lines += [f"  {name:<14}{a:>18}{b:>18}" for name, a, b in rows]
+    if rescored.resting_skipped:
+        lines.append(
+            f"  note: {rescored.resting_skipped} resting order(s) (place_order) were not "
+            "re-executed; their fills are missing from the rescored column"
+        )
     return "\n".join(lines)
 
 

@@ -460,3 +460,49 @@ def test_listing_date_before_the_ex_date_is_refused() -> None:
     raw = {**DIVIDEND, "bonus_per_share": 0.3, "listing_date": "2025-10-21"}
     with pytest.raises(ValueError, match="listing_date 2025-10-21 is before ex_date 2025-10-22"):
         CorporateAction.from_record(raw)
+
+
+def test_rescore_applies_the_dividend_and_reproduces_the_recorded_cash(
+    tmp_path: Path, data_root: Path, star10_dir: Path
+) -> None:
+    from agent_engine.rescore import format_table, original_score, read_ledger, read_run, rescore
+
+    # Arrange: a recorded run holding 200 SH688008 across the 2025-10-22 dividend
+    data = _star_with_actions(tmp_path, star10_dir, {"actions": [DIVIDEND]})
+    cfg = write_config(
+        tmp_path,
+        data_root,
+        date_range={"init_date": "2025-10-21", "end_date": "2025-10-22"},
+        symbols=["SH688008", "SH688009"],
+        data_config={"source": "files", "path": str(data)},
+    )
+    config = load_config(cfg)
+    client = ScriptedClient("SH688008", 200)
+    assert (
+        run_agent(
+            config,
+            "bh",
+            make_clock(config),
+            runtime_path=tmp_path / "rt.json",
+            client_factory=lambda m, a: client,
+        )
+        == 0
+    )
+    # Act: rescore under the recorded rules
+    recorded_config, windows = read_run(data_root, "bh")
+    original = original_score(recorded_config, windows, read_ledger(data_root, "bh"))
+    rescored = rescore(recorded_config, windows)
+    # Assert: the same cash to the cent, the dividend (net 32.00) included in both
+    assert rescored.dividends == original.dividends == Decimal("32.00")
+    assert rescored.final_cash == original.final_cash
+    assert rescored.final_equity == original.final_equity
+    assert "dividends" in format_table("bh", original, rescored, [])
+    # a flat 0 % tax: exactly the 8.00 of tax more
+    untaxed = recorded_config.model_copy(
+        update={
+            "trading_rules": recorded_config.trading_rules.model_copy(
+                update={"dividend_tax": Decimal("0")}
+            )
+        }
+    )
+    assert rescore(untaxed, windows).final_cash == original.final_cash + Decimal("8.00")
