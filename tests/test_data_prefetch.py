@@ -126,5 +126,8 @@ def test_akshare_offline_fails_fast_and_clearly(tmp_path: Path, clean_env: dict[
     )  # fmt: skip
     assert time.monotonic() - started < 60
     assert out.returncode == 1
-    assert "akshare stock_zh_a_hist_min_em(symbol='688008') for SH688008" in out.stderr
+    # the builder asks for the corporate actions first (data_flow.sources.akshare_reference)
+    assert (
+        "akshare stock_fhps_detail_em(symbol='688008') for SH688008 failed: network" in out.stderr
+    )
     assert not list(tmp_path.rglob("*.json"))

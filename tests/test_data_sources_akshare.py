@@ -17,17 +17,7 @@ from data_flow.errors import DataUnavailableError
 from data_flow.snapshot_builder import build_snapshot
 from data_flow.sources.akshare_source import AkshareSource
 from settings.config import DataConfig
-
-DAY = date(2025, 11, 17)
-PREV = date(2025, 11, 14)
-AFTER = lambda: datetime(2025, 12, 1, 9, 0, tzinfo=SHANGHAI)  # noqa: E731
-
-
-class NoNetwork:
-    """An akshare stand-in that fails the test if any call is attempted."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"akshare.{name} called: the cache should have been used")
+from tests.akshare_helpers import AFTER, DAY, PREV, NoNetwork, Recording
 
 
 class Hanging:
@@ -39,80 +29,6 @@ class Hanging:
     def stock_zh_a_hist_min_em(self, **kwargs: Any) -> Any:
         self.release.wait(30)
         return None
-
-
-class Recording:
-    """Returns canned DataFrames in akshare's column layout and records calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def stock_zh_a_hist_min_em(self, **kwargs: Any) -> Any:
-        import pandas as pd
-
-        self.calls.append(("stock_zh_a_hist_min_em", kwargs))
-        rows = []
-        for d, base in ((PREV, 10.0), (DAY, 11.0)):
-            for i, hhmm in enumerate(("10:30", "11:30", "14:00", "15:00")):
-                rows.append(
-                    {
-                        "时间": f"{d.isoformat()} {hhmm}:00",
-                        "开盘": base + i * 0.1,
-                        "收盘": base + i * 0.1 + 0.05,
-                        "最高": base + i * 0.1 + 0.08,
-                        "最低": base + i * 0.1 - 0.02,
-                        "涨跌幅": 0.0,
-                        "涨跌额": 0.0,
-                        "成交量": 1000 + i,
-                        "成交额": 1.0e6 + i,
-                        "振幅": 0.0,
-                        "换手率": 0.0,
-                    }
-                )
-        return pd.DataFrame(rows)
-
-    def stock_zh_a_hist(self, **kwargs: Any) -> Any:
-        import pandas as pd
-
-        self.calls.append(("stock_zh_a_hist", kwargs))
-        return pd.DataFrame(
-            [
-                {
-                    "日期": PREV,
-                    "开盘": 10.0,
-                    "收盘": 10.35,
-                    "最高": 10.4,
-                    "最低": 9.9,
-                    "成交量": 4006,
-                    "成交额": 4.1e6,
-                }
-            ]
-        )
-
-    def stock_news_em(self, **kwargs: Any) -> Any:
-        import pandas as pd
-
-        self.calls.append(("stock_news_em", kwargs))
-        return pd.DataFrame(
-            [
-                {
-                    "关键词": "688008",
-                    "新闻标题": "早",
-                    "新闻内容": "c1",
-                    "发布时间": "2025-11-17 09:15:00",
-                    "文章来源": "东方财富",
-                    "新闻链接": "http://x/1",
-                },
-                {
-                    "关键词": "688008",
-                    "新闻标题": "晚",
-                    "新闻内容": "c2",
-                    "发布时间": "2025-11-17 18:00:00",
-                    "文章来源": "东方财富",
-                    "新闻链接": "http://x/2",
-                },
-            ]
-        )
 
 
 def test_offline_fails_fast_naming_call_and_symbol(tmp_path: Path) -> None:
@@ -226,6 +142,14 @@ def _write_cache(cache: Path, symbol: str) -> None:
     }
     (cache / "news").mkdir(parents=True, exist_ok=True)
     (cache / "news" / f"{symbol}.json").write_text(json.dumps(news), "utf-8")
+    # reference data (data_flow.sources.akshare_reference): no actions, a name, no ST list
+    fetched = "2025-12-01T09:00:00+08:00"
+    for kind, body in (
+        ("corporate_actions", {"symbol": symbol, "fetched_at": fetched, "actions": []}),
+        ("info", {"symbol": symbol, "fetched_at": fetched, "name": "澜起科技", "industry": None}),
+    ):
+        (cache / kind).mkdir(parents=True, exist_ok=True)
+        (cache / kind / f"{symbol}.json").write_text(json.dumps(body), "utf-8")
 
 
 def test_snapshot_from_prepopulated_cache_without_network(tmp_path: Path) -> None:
@@ -240,6 +164,8 @@ def test_snapshot_from_prepopulated_cache_without_network(tmp_path: Path) -> Non
     assert (entry["limit_down"], entry["limit_up"]) == (17.2, 25.8)
     assert entry["indicators"]["rsi"] is not None
     assert [n["title"] for n in snap["news"]] == ["t"]
+    assert (entry["name"], "industry" in entry, entry["st"]) == ("澜起科技", False, False)
+    assert (snap["corporate_actions_upcoming"], snap["corporate_actions_effective"]) == ([], [])
     assert (
         snap["metadata"]["data_sources"] == ["akshare"] and snap["metadata"]["synthetic"] is False
     )

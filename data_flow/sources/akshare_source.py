@@ -23,6 +23,10 @@ Cache (``<data_root>/cache/akshare``), JSON, so a second run needs no network:
   "publish_time", "source", "url"}]}``, all stories ever fetched. Refetched only when the cache
   was fetched before the requested end time.
 
+Corporate actions (``stock_fhps_detail_em``), ST status (``stock_zh_a_st_em``) and stock names
+and industries (``stock_individual_info_em``), with their cache files and rules:
+`data_flow.sources.akshare_reference`.
+
 akshare itself is imported lazily (it costs over a second).
 """
 
@@ -40,8 +44,10 @@ from pathlib import Path
 from typing import Any
 
 from data_flow.clock import SHANGHAI, beijing, decision_time_text
+from data_flow.corporate_actions import CorporateAction
 from data_flow.errors import DataUnavailableError
 from data_flow.fsio import atomic_write_json
+from data_flow.sources.akshare_reference import AkshareReference
 from data_flow.sources.base import Bar, Coverage, DailyBar, NewsItem
 from data_flow.symbols import bare_code, parse_symbol
 
@@ -101,6 +107,7 @@ class AkshareSource:
         self._last_call = 0.0
         self._call_lock = threading.Lock()
         self._memory: dict[tuple[str, str, date], list[dict[str, Any]]] = {}
+        self._reference = AkshareReference(self)
 
     # --- calling akshare under a deadline -------------------------------------------------
     def _module(self) -> Any:
@@ -110,9 +117,18 @@ class AkshareSource:
             self._api = akshare
         return self._api
 
+    @staticmethod
+    def _label(call: str, symbol: str) -> str:
+        """How errors name a call: its code and the symbol, or a plain label (no symbol)."""
+        try:
+            return f"akshare {call}(symbol={bare_code(symbol)!r}) for {symbol}"
+        except ValueError:
+            return f"akshare {call}() for {symbol}"
+
     def _call(self, call: str, symbol: str, /, **kwargs: Any) -> Any:
+        """`call(**kwargs)` under the deadline; `symbol` names it in errors (or a label)."""
         api = self._module()
-        label = f"akshare {call}(symbol={bare_code(symbol)!r}) for {symbol}"
+        label = self._label(call, symbol)
         func = getattr(api, call, None)
         if not callable(func):
             raise DataUnavailableError(f"{label}: this akshare version has no {call}()")
@@ -186,8 +202,7 @@ class AkshareSource:
         lacking = [c for c in columns if c not in frame.columns]
         if lacking:
             raise DataUnavailableError(
-                f"akshare {call}(symbol={bare_code(symbol)!r}) for {symbol}: response lacks "
-                f"columns {lacking}"
+                f"{self._label(call, symbol)}: response lacks columns {lacking}"
             )
         return list(frame.to_dict("records"))
 
@@ -401,3 +416,16 @@ class AkshareSource:
             if start <= item.publish_time <= end:
                 out.append(item)
         return out
+
+    # --- reference data (data_flow.sources.akshare_reference) -------------------------------
+    def corporate_actions(self, symbol: str, as_of: date | None = None) -> list[CorporateAction]:
+        return self._reference.corporate_actions(symbol, as_of)
+
+    def is_st(self, symbol: str, day: date) -> bool:
+        return self._reference.is_st(symbol, day)
+
+    def stock_name(self, symbol: str) -> str | None:
+        return self._reference.stock_name(symbol)
+
+    def stock_industry(self, symbol: str) -> str | None:
+        return self._reference.stock_industry(symbol)
