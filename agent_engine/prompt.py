@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from agent_engine.broker import Portfolio, Quote
+from agent_engine.quotes import bar_volume_of
 from data_flow.clock import SHANGHAI
 from settings.config import ArenaConfig
 
@@ -37,9 +38,12 @@ risk-adjusted return over the whole run.
 
 Market rules (enforced by the broker; orders that break them are rejected):
 - Universe: {universe}. Only these symbols can be traded. No short selling, no margin.
-- Orders are market orders filled at the window's current price{slippage}. A stock at its \
-limit-up price cannot be bought; at its limit-down price it cannot be sold; a suspended stock \
-cannot be traded.
+- Orders: execute_trade is a market order filled at once at the window's current \
+price{slippage}. place_order leaves a resting limit, stop_loss or take_profit order that is \
+checked against every later hourly bar (also between windows) until it fills, is cancelled or \
+expires. A stock at its limit-up price cannot be bought; at its limit-down price it cannot be \
+sold; a suspended stock cannot be traded.
+- Liquidity: {liquidity}
 - Lots: main board (SH60xxxx, SZ00xxxx) and ChiNext (SZ30xxxx) buys in multiples of 100 \
 shares; STAR market (SH688xxx, SH689xxx) orders need at least 200 shares, then any whole \
 number. Main/ChiNext sells: multiples of 100, or a multiple of 100 plus your whole odd lot.
@@ -49,6 +53,8 @@ number. Main/ChiNext sells: multiples of 100, or a multiple of 100 plus your who
 on buys and sells; stamp duty {stamp_pct}% on sells only; transfer fee {transfer_pct}% on \
 buys and sells.
 - Position cap: after a buy, one stock may be worth at most {cap_pct}% of your equity.
+- Corporate actions: cash dividends (minus dividend tax) and bonus shares are applied to your \
+holdings at their ex-date; announced ones are listed under the market table.
 - Decision windows: {windows_count} per trading day, at {windows} Beijing time. You only see \
 information up to the current window's time.
 
@@ -59,6 +65,9 @@ bars, indicators (rsi = RSI14, rsi_short = RSI3, macd 12/26/9, bollinger 20/2).
 - get_portfolio(): cash, holdings, sellable shares, average cost, unrealized PnL, equity.
 - execute_trade(symbol, action, quantity): action BUY or SELL, quantity in shares. Executed \
 immediately, in the order you call it; the result is the fill or the rejection reason.
+- place_order(symbol, action, quantity, order_type, price, valid_days?): a resting order \
+(limit BUY/SELL, stop_loss or take_profit SELL) working for valid_days trading days; \
+get_orders(): your orders and their states; cancel_order(order_id).
 - calculate(expression): arithmetic such as "1000000*0.2/125.5".
 
 How to decide: inspect what you need, call execute_trade once per order, then finish with a \
@@ -114,6 +123,10 @@ def _num(value: Any, digits: int = 2) -> str:
         return "-"
 
 
+def _volume(value: Decimal | None) -> str:
+    return "-" if value is None else f"{int(value):,}"
+
+
 def _money(value: Decimal | float) -> str:
     return f"{float(value):,.2f}"
 
@@ -125,9 +138,18 @@ def build_system_prompt(config: ArenaConfig, max_steps: int | None = None) -> st
         if rules.slippage_bps
         else ""
     )
+    participation = rules.max_volume_participation
+    liquidity = (
+        "no limit from traded volume."
+        if participation is None
+        else f"your fills against one hourly bar of a stock may total at most "
+        f"{_pct(participation)}% of that bar's volume (the last bar's volume is in the market "
+        "table); the rest of a larger market order is not filled."
+    )
     return SYSTEM_TEMPLATE.format(
         universe=", ".join(config.symbols),
         slippage=slippage,
+        liquidity=liquidity,
         commission_pct=_pct(rules.commission_rate),
         min_commission=f"{rules.min_commission:f}".rstrip("0").rstrip(".") or "0",
         stamp_pct=_pct(rules.stamp_duty_rate),
@@ -176,8 +198,8 @@ def _trades_text(trades: Sequence[Mapping[str, Any]]) -> str:
 def _market_table(snapshot: Mapping[str, Any], symbols: Iterable[str]) -> str:
     market = snapshot.get("market_data") or {}
     lines = [
-        "symbol | price | chg% | open | high | low | limit up/down | RSI14 | RSI3 | MACD hist | "
-        "BB lower/mid/upper"
+        "symbol | price | chg% | open | high | low | limit up/down | last bar vol | RSI14 | RSI3 | "
+        "MACD hist | BB lower/mid/upper"
     ]
     for symbol in symbols:
         row = market.get(symbol)
@@ -193,6 +215,7 @@ def _market_table(snapshot: Mapping[str, Any], symbols: Iterable[str]) -> str:
             f"{_num(row.get('change_pct'))} | "
             f"{_num(row.get('open'))} | {_num(row.get('high'))} | {_num(row.get('low'))} | "
             f"{_num(row.get('limit_up'))}/{_num(row.get('limit_down'))} | "
+            f"{_volume(bar_volume_of(row))} | "
             f"{_num(ind.get('rsi'), 1)} | {_num(ind.get('rsi_short'), 1)} | "
             f"{_num(macd.get('histogram'), 3)} | {_num(ind.get('bb_lower'))}/"
             f"{_num(ind.get('bb_middle'))}/{_num(ind.get('bb_upper'))}{status}"

@@ -50,11 +50,11 @@ def quotes_from_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Quote]:
             calc_down, calc_up = price_limits(prev_close, board, st=row.get("st") is True)
             up = up if up is not None else calc_up
             down = down if down is not None else calc_down
-        quotes[symbol] = Quote(symbol, price, prev_close, up, down, _bar_volume(row))
+        quotes[symbol] = Quote(symbol, price, prev_close, up, down, bar_volume_of(row))
     return quotes
 
 
-def _bar_volume(row: Mapping[str, Any]) -> Decimal | None:
+def bar_volume_of(row: Mapping[str, Any]) -> Decimal | None:
     """The volume of the recent bar stamped at the row's ``bar_time`` (None if absent)."""
     stamp = row.get("bar_time")
     bars = row.get("recent_bars")

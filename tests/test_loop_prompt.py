@@ -47,7 +47,11 @@ def test_system_prompt_states_the_configured_rules(data_root: Path) -> None:
     assert "T+1" in text and "at least 200 shares" in text and "+/-20% STAR" in text
     for tool in ("get_stock_price", "get_news", "get_portfolio", "execute_trade", "calculate"):
         assert f"- {tool}(" in text
+    assert "- place_order(" in text and "get_orders()" in text and "cancel_order(order_id)" in text
     assert "at most 6 model turns" in text
+    assert "may total at most 10% of that bar's volume" in text
+    base["trading_rules"]["max_volume_participation"] = None
+    assert "- Liquidity: no limit from traded volume." in build_system_prompt(parse_config(base))
 
 
 def test_user_prompt_shows_portfolio_trades_market_and_news(data_root: Path) -> None:
@@ -70,8 +74,8 @@ def test_user_prompt_shows_portfolio_trades_market_and_news(data_root: Path) -> 
     assert "SH688008 | 1000 | 0 | 100.0310 | 100.00 | 100,000.00 | -0.03 | 10.00" in user
     assert "2025-11-03 10:30 BUY SH688008 1000 @ 100.00 (fees 31.00)" in user
     assert (
-        "SH688008 | 100.00 | 2.04 | 98.00 | 100.00 | 98.00 | 117.60/78.40 | 25.0 | 55.0 | "
-        "0.400 | 122.00/125.00/128.00"
+        "SH688008 | 100.00 | 2.04 | 98.00 | 100.00 | 98.00 | 117.60/78.40 | 3,000,000 | 25.0 | "
+        "55.0 | 0.400 | 122.00/125.00/128.00"
     ) in user
     assert "- 2025-11-03 09:45 [SH688008] SH688008 wins a big order" in user
     assert "Future news must never be visible" not in user  # published after T
