@@ -258,8 +258,9 @@ def test_ohlc_from_files_reaches_snapshot_and_prompt(tmp_path: Path, data_root: 
     user = build_prompt(ctx, quotes_from_snapshot(snapshot)).user
     rows = {line.split(" | ")[0]: line for line in user.splitlines() if line.startswith("SH688")}
     assert rows["SH688008"] == (
-        "SH688008 | 101.20 | 3.27 | 99.00 | 102.00 | 98.50 | 117.60/78.40 | - | 100.0 | - | -/-/-"
+        "SH688008 | 101.20 | 3.27 | 99.00 | 102.00 | 98.50 | 117.60/78.40 | 100 | - | 100.0 | - | "
+        "-/-/-"
     )
     assert rows["SH688009"] == (
-        "SH688009 | 52.00 | 4.00 | - | - | - | 60.00/40.00 | - | 100.0 | - | -/-/-"
+        "SH688009 | 52.00 | 4.00 | - | - | - | 60.00/40.00 | 100 | - | 100.0 | - | -/-/-"
     )
