@@ -163,6 +163,7 @@ def agent_numbers(data_root: Path, runtime_dir: Path, signature: str) -> dict[st
         "startup_s": (end.get("startup_ms") or 0) / 1000.0,
         "ru_maxrss_mb": (end.get("peak_rss_kb") or 0) / 1024.0,
         "cpu_s": float(end.get("cpu_seconds") or 0.0),
+        "loop_cpu_s": float(end.get("loop_cpu_seconds") or 0.0),
     }
 
 
@@ -270,9 +271,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ]
         llm_per = [a["llm_seconds"] / a["windows_run"] for a in agents.values() if a["windows_run"]]
         solo, solo_min, solo_cpu = solo_startup(config, signatures[0], env, days)
-        steady = [
-            (a["cpu_s"] - solo_cpu) / a["windows_run"] for a in agents.values() if a["windows_run"]
-        ]
+        # the agent's own CPU from "ready" to the end of its loop (run_end.loop_cpu_seconds):
+        # a forked agent's start-up costs far less than a solo start, so subtracting the solo
+        # start-up from its total would be wrong
+        steady = [a["loop_cpu_s"] / a["windows_run"] for a in agents.values() if a["windows_run"]]
         result = {
             "client": args.client,
             "agents": args.agents,
@@ -338,7 +340,7 @@ def report(r: dict[str, Any]) -> bool:
     )
     print(
         f"agent CPU per decision         {r['agent_cpu_ms_per_decision_after_startup']} ms "
-        f"(after a start-up of {r['agent_startup_cpu_s']} CPU s per agent)"
+        f"(its loop only; a solo start-up costs {r['agent_startup_cpu_s']} CPU s)"
     )
     print(
         f"snapshot builds per window     {r['snapshot_builds_per_window']} "
