@@ -52,7 +52,9 @@ class PlaceOrderArgs(ToolArgs):
         "decision windows: a limit BUY fills at or below `price`, a limit SELL or "
         "take_profit SELL at or above it, a stop_loss SELL when the price falls to it. "
         "It works for `valid_days` trading days (today included) unless filled or "
-        "cancelled. Lots, T+1, price limits, cash and the position cap apply at fill time."
+        "cancelled. Lots, T+1, price limits, cash and the position cap apply at fill time. "
+        "oco_with pairs a SELL with another working SELL order of the same stock (an exit "
+        "plan: stop_loss + take_profit): the first fill of either cancels the other."
     )
     symbol: SymbolText = Field(description="e.g. SH688008")
     action: Annotated[Literal["BUY", "SELL"], BeforeValidator(_upper)]
@@ -64,6 +66,10 @@ class PlaceOrderArgs(ToolArgs):
         WithJsonSchema({"type": "number", "description": "CNY, 2 decimals"}),
     ]
     valid_days: Annotated[int, Field(ge=1, le=MAX_VALID_DAYS)] = 1
+    oco_with: Annotated[
+        str | None,
+        Field(max_length=200, description="order_id of your working SELL order to pair with"),
+    ] = None
 
 
 class GetOrdersArgs(ToolArgs):
@@ -132,6 +138,15 @@ class WindowOrders:
             call = current_call()
             call_id = call.id if call is not None else None
             existing = self.desk.book.by_call(call_id)
+            oco_with = (args.oco_with or "").strip() or None
+            if existing is None and oco_with is not None:
+                refused = self._oco_refusal(oco_with, symbol, side)
+                if refused is not None:
+                    return outcome(
+                        False,
+                        {"error": ERROR_INVALID_ARGUMENTS, "message": refused},
+                        ERROR_INVALID_ARGUMENTS,
+                    )
             if existing is None:
                 order_id = f"{self.window_id}/{call_id or len(self.desk.book.orders) + 1}"
                 existing = RestingOrder(
@@ -145,6 +160,7 @@ class WindowOrders:
                     valid_days=args.valid_days,
                     expires_on=self.desk.expiry_for(self.moment.date(), args.valid_days),
                     tool_call_id=call_id,
+                    oco_with=oco_with,
                 )
                 self.desk.place(existing, self.window, self.snapshot_hash)
                 existing = self.desk.book.orders[order_id]
@@ -175,3 +191,19 @@ class WindowOrders:
             "get_orders": (GetOrdersArgs, get_orders),
             "cancel_order": (CancelOrderArgs, cancel),
         }
+
+    def _oco_refusal(self, partner_id: str, symbol: str, side: OrderSide) -> str | None:
+        """Why an order of `symbol`/`side` cannot be paired with `partner_id` (None: it can)."""
+        book = self.desk.book
+        partner = book.orders.get(partner_id)
+        shown = repr(partner_id[:80])
+        if partner is None or not partner.open:
+            state = "unknown" if partner is None else f"already {partner.state.value}"
+            return f"oco_with: order {shown} is {state}; get_orders lists your orders."
+        if side is not OrderSide.SELL or partner.side is not OrderSide.SELL:
+            return "oco_with pairs two SELL orders (exits of one holding)."
+        if partner.symbol != symbol:
+            return f"oco_with: order {shown} is for {partner.symbol}, not {symbol}."
+        if book.oco_partner(partner) is not None:
+            return f"oco_with: order {shown} is already paired."
+        return None

@@ -26,169 +26,52 @@ cancelled or expires. A bar with volume 0 fills nothing.
 
 Expiry: ``valid_days`` trading days counting the day of placement; the order expires after the
 15:00 bar of its last day (`expires_on`) has been processed.
+
+OCO (one cancels the other, agent_engine/order_book.py): the first fill of either order of a
+pair (also a partial one) cancels the other (``reason: "oco"``). When both would trigger on the
+same bar, which came first inside the bar is unknown: the stop_loss is taken first (the
+conservative assumption), else the earlier-placed order. A cancellation that a crash cut off
+after the fill is made at the next matching.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, get_args
+from typing import Any
 
 from agent_engine.broker import Broker
 from agent_engine.ledger import Ledger, LedgerAction
 from agent_engine.liquidity import bar_allowance, capped_quantity
+from agent_engine.order_book import (
+    CLOSE,
+    MAX_VALID_DAYS,
+    ORDER_TYPES,
+    OrderBook,
+    OrderType,
+    RestingOrder,
+    expiry_date,
+    parse_time,
+)
 from agent_engine.orders import Order, OrderState, transition
 from agent_engine.portfolio import Portfolio
 from agent_engine.quotes import Quote, quotes_from_snapshot
 from agent_engine.rules import OrderSide, board_of, to_decimal
 from data_flow.clock import SHANGHAI, decision_time_text
 
-OrderType = Literal["limit", "stop_loss", "take_profit"]
-ORDER_TYPES: tuple[str, ...] = get_args(OrderType)
-MAX_VALID_DAYS = 20
-CLOSE = time(15, 0)
-OPEN_STATES = frozenset({OrderState.WORKING, OrderState.PARTIALLY_FILLED})
-
-
-def parse_time(text: Any) -> datetime | None:
-    """'YYYY-MM-DD HH:MM:SS' (Beijing) as an aware datetime; None if unreadable."""
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text.strip()).replace(tzinfo=SHANGHAI)
-    except ValueError:
-        return None
-
-
-@dataclass
-class RestingOrder:
-    order_id: str
-    symbol: str
-    side: OrderSide
-    order_type: str
-    quantity: int
-    price: Decimal
-    placed_at: datetime
-    valid_days: int
-    expires_on: date
-    tool_call_id: str | None = None
-    state: OrderState = OrderState.WORKING
-    filled: int = 0
-    checked_through: datetime | None = None  # bars stamped at or before this are done
-    reason: str | None = None
-
-    @property
-    def remaining(self) -> int:
-        return self.quantity - self.filled
-
-    @property
-    def open(self) -> bool:
-        return self.state in OPEN_STATES
-
-    def placement_action(self) -> dict[str, Any]:
-        return {
-            "action": LedgerAction.ORDER.value,
-            "order_id": self.order_id,
-            "state": OrderState.WORKING.value,
-            "symbol": self.symbol,
-            "side": self.side.value,
-            "order_type": self.order_type,
-            "quantity": self.quantity,
-            "price": float(self.price),
-            "valid_days": self.valid_days,
-            "expires_on": self.expires_on.isoformat(),
-            "placed_at": decision_time_text(self.placed_at),
-        }
-
-    def view(self) -> dict[str, Any]:
-        """What `get_orders` shows."""
-        return {
-            "order_id": self.order_id,
-            "symbol": self.symbol,
-            "action": self.side.value,
-            "order_type": self.order_type,
-            "price": float(self.price),
-            "quantity": self.quantity,
-            "filled": self.filled,
-            "remaining": self.remaining,
-            "state": self.state.value,
-            "placed_at": decision_time_text(self.placed_at),
-            "expires_on": self.expires_on.isoformat(),
-            **({"reason": self.reason} if self.reason else {}),
-        }
-
-
-def expiry_date(trading_days: Sequence[date], day: date, valid_days: int) -> date:
-    """The last trading day of an order placed on `day` valid for `valid_days` trading days
-    (today included); past the end of the calendar, its last day."""
-    later = [d for d in trading_days if d >= day]
-    if not later:
-        return day
-    return later[min(valid_days, len(later)) - 1]
-
-
-@dataclass
-class OrderBook:
-    """Every resting order of one agent, by id, in placement order."""
-
-    orders: dict[str, RestingOrder] = field(default_factory=dict)
-
-    @classmethod
-    def from_records(cls, records: Sequence[Mapping[str, Any]]) -> OrderBook:
-        book = cls()
-        for rec in records:
-            action = rec.get("this_action") or {}
-            fill_of = rec.get("order")
-            if action.get("action") == LedgerAction.ORDER.value:
-                call = rec.get("tool_call_id")
-                book._replay_event(action, call if isinstance(call, str) else None)
-            elif isinstance(fill_of, Mapping):
-                order = book.orders[str(fill_of["order_id"])]
-                order.filled = int(fill_of["filled"])
-                order.state = OrderState(str(fill_of["state"]))
-                order.checked_through = parse_time(fill_of.get("bar_time"))
-        return book
-
-    def _replay_event(self, action: Mapping[str, Any], tool_call_id: str | None) -> None:
-        order_id = str(action["order_id"])
-        state = OrderState(str(action["state"]))
-        if order_id not in self.orders:
-            placed = parse_time(action.get("placed_at"))
-            price = to_decimal(action.get("price"))
-            if placed is None or price is None:
-                raise ValueError(f"order {order_id}: bad placement record")
-            self.orders[order_id] = RestingOrder(
-                order_id=order_id,
-                symbol=str(action["symbol"]),
-                side=OrderSide(str(action["side"])),
-                order_type=str(action["order_type"]),
-                quantity=int(action["quantity"]),
-                price=price,
-                placed_at=placed,
-                valid_days=int(action["valid_days"]),
-                expires_on=date.fromisoformat(str(action["expires_on"])),
-                tool_call_id=tool_call_id,
-                state=state,
-            )
-            return
-        order = self.orders[order_id]
-        order.state = transition(order.state, state)
-        order.reason = action.get("reason") if isinstance(action.get("reason"), str) else None
-
-    def add(self, order: RestingOrder) -> None:
-        if order.order_id in self.orders:
-            raise ValueError(f"order {order.order_id} already exists")
-        self.orders[order.order_id] = order
-
-    def working(self) -> list[RestingOrder]:
-        return [o for o in self.orders.values() if o.open]
-
-    def by_call(self, tool_call_id: str | None) -> RestingOrder | None:
-        if tool_call_id is None:
-            return None
-        return next((o for o in self.orders.values() if o.tool_call_id == tool_call_id), None)
+__all__ = [
+    "CLOSE",
+    "MAX_VALID_DAYS",
+    "ORDER_TYPES",
+    "OrderBook",
+    "OrderDesk",
+    "OrderType",
+    "RestingOrder",
+    "liquidity_cap",
+    "trigger_price",
+]
 
 
 def trigger_price(order: RestingOrder, bar: Mapping[str, Any]) -> Decimal | None:
@@ -258,8 +141,11 @@ class OrderDesk:
         day = now.astimezone(SHANGHAI).date()
         market = snapshot.get("market_data") or {}
         quotes = quotes_from_snapshot(snapshot)
-        events: list[tuple[datetime, int, RestingOrder, Mapping[str, Any]]] = []
-        for rank, order in enumerate(self.book.working()):
+        written = self._cancel_oco_partners_of_filled(window, snapshot_hash)
+        ranks = self._ranks()
+        events: list[tuple[datetime, tuple[int, int, int], RestingOrder, Mapping[str, Any]]] = []
+        for order in self.book.working():
+            rank = ranks[order.order_id]
             row = market.get(order.symbol) or {}
             for bar in row.get("recent_bars") or []:
                 stamp = parse_time(bar.get("time")) if isinstance(bar, Mapping) else None
@@ -271,13 +157,13 @@ class OrderDesk:
                     continue
                 events.append((stamp, rank, order, bar))
         events.sort(key=lambda e: (e[0], e[1]))
-        written: list[dict[str, Any]] = []
         for stamp, _rank, order, bar in events:
             if not order.open:
                 continue
             rec = self._try_fill(order, bar, stamp, quotes, snapshot_hash, window)
             if rec is not None:
                 written.append(rec)
+                written += self._cancel_oco_partners_of_filled(window, snapshot_hash)
             if order.open:
                 order.checked_through = stamp
         for order in self.book.working():
@@ -288,6 +174,40 @@ class OrderDesk:
         for order in self.book.working():
             if order.expires_on < day or (order.expires_on == day and now.timetz() >= CLOSE):
                 written.append(self._finish(order, OrderState.EXPIRED, window, snapshot_hash))
+        return written
+
+    def _ranks(self) -> dict[str, tuple[int, int, int]]:
+        """Order of matching within one bar: placement order, except that an OCO pair sorts at
+        its earlier order's place with its stop_loss first."""
+        position = {o.order_id: i for i, o in enumerate(self.book.orders.values())}
+        ranks: dict[str, tuple[int, int, int]] = {}
+        for order in self.book.working():
+            partner = self.book.oco_partner(order)
+            group = position[order.order_id]
+            if partner is not None:
+                group = min(group, position[partner.order_id])
+            stop_first = 0 if order.order_type == "stop_loss" else 1
+            ranks[order.order_id] = (group, stop_first, position[order.order_id])
+        return ranks
+
+    def _cancel_oco_partners_of_filled(
+        self, window: Any, snapshot_hash: str | None
+    ) -> list[dict[str, Any]]:
+        """Cancel every working order whose OCO partner has a fill."""
+        written: list[dict[str, Any]] = []
+        for order in self.book.working():
+            partner = self.book.oco_partner(order)
+            if partner is not None and partner.filled > 0:
+                written.append(
+                    self._finish(
+                        order,
+                        OrderState.CANCELLED,
+                        window,
+                        snapshot_hash,
+                        reason="oco",
+                        message=f"its OCO partner {partner.order_id} filled",
+                    )
+                )
         return written
 
     def _try_fill(

@@ -331,3 +331,108 @@ def test_resume_rebuilds_the_book_and_fills_each_order_once(tmp_path: Path) -> N
     assert [(f["filled"], f["bar_time"][11:16]) for f in fills] == [(300, "11:30"), (1000, "15:00")]
     assert ledger2.portfolio.shares(SYM) == 1000
     ledger2.close()
+
+
+# --- OCO: a stop-loss / take-profit pair, the first fill cancels the other ----------------------
+def _exit_plan(tmp_path: Path) -> tuple[Ledger, OrderDesk, ToolBox]:
+    ledger, desk = make_desk(tmp_path)
+    holding(ledger, desk, 1000)  # sellable from D2
+    box = _box(ledger, desk, at(D2, 10, 30))
+    stop = '{"symbol": "SH600000", "action": "SELL", "quantity": 1000, "order_type": ' \
+           '"stop_loss", "price": 9.5, "valid_days": 2}'  # fmt: skip
+    assert box.run(ToolCall("s", "place_order", stop)).ok
+    take = stop.replace('"stop_loss", "price": 9.5', '"take_profit", "price": 10.5')
+    take = take.rstrip("}") + ', "oco_with": "2025-11-04T10:30/s"}'
+    out = box.run(ToolCall("t", "place_order", take))
+    assert out.ok, out.result
+    assert json.loads(out.result)["order"]["oco_with"] == "2025-11-04T10:30/s"
+    return ledger, desk, box
+
+
+@pytest.mark.parametrize(
+    "bars,filled,cancelled,price",
+    [
+        # the take-profit fills at 11:30; the stop-loss is cancelled, never filled later
+        ([("11:30", "10.60"), ("14:00", "9.00")], "2025-11-04T10:30/t", "2025-11-04T10:30/s",
+         "10.60"),
+        # the stop-loss fills at 14:00
+        ([("11:30", "10.00"), ("14:00", "9.40")], "2025-11-04T10:30/s", "2025-11-04T10:30/t",
+         "9.40"),
+    ],
+)  # fmt: skip
+def test_oco_first_fill_cancels_the_other(
+    tmp_path: Path, bars: list[tuple[str, str]], filled: str, cancelled: str, price: str
+) -> None:
+    ledger, desk, _ = _exit_plan(tmp_path)
+    day_bars = [bar(D2, (int(t[:2]), int(t[3:])), c) for t, c in bars]
+    # Act
+    desk.process(snapshot(day_bars), None, WindowRef.at(at(D2, 14), 3), ledger.portfolio,
+                 at(D2, 14))  # fmt: skip
+    # Assert
+    orders = desk.book.orders
+    assert (orders[filled].state, orders[cancelled].state) == (
+        OrderState.FILLED,
+        OrderState.CANCELLED,
+    )
+    sells = [r for r in ledger.records() if r["this_action"]["action"] == "SELL"]
+    assert [(s["this_action"]["amount"], s["this_action"]["price"]) for s in sells] == [
+        (1000, float(price))
+    ]
+    last = ledger.records()[-1]["this_action"]
+    assert (last["order_id"], last["state"], last["reason"]) == (cancelled, "cancelled", "oco")
+    assert last["message"] == f"its OCO partner {filled} filled"
+    assert ledger.portfolio.shares(SYM) == 0
+
+
+def test_oco_both_triggered_by_one_bar_take_the_stop_loss(tmp_path: Path) -> None:
+    ledger, desk, _ = _exit_plan(tmp_path)
+    wide = bar(D2, (11, 30), "10.00", open="10.00", high="10.60", low="9.40")
+    desk.process(snapshot([wide]), None, WindowRef.at(at(D2, 11, 30), 2), ledger.portfolio,
+                 at(D2, 11, 30))  # fmt: skip
+    sell = next(r for r in ledger.records() if r["this_action"]["action"] == "SELL")
+    assert (sell["order"]["order_id"], sell["this_action"]["price"]) == ("2025-11-04T10:30/s", 9.5)
+    assert desk.book.orders["2025-11-04T10:30/t"].state is OrderState.CANCELLED
+
+
+def test_oco_cancel_cut_off_by_a_crash_is_made_at_the_next_matching(tmp_path: Path) -> None:
+    ledger, desk, _ = _exit_plan(tmp_path)
+    # the stop-loss fill is recorded; the process dies before the partner's cancellation
+    take = desk.book.orders["2025-11-04T10:30/t"]
+    desk._cancel_oco_partners_of_filled = lambda *a: []  # type: ignore[method-assign]
+    desk.process(snapshot([bar(D2, (11, 30), "9.40")]), None, WindowRef.at(at(D2, 11, 30), 2),
+                 ledger.portfolio, at(D2, 11, 30))  # fmt: skip
+    assert take.state is OrderState.WORKING
+    ledger.close()
+    ledger2 = Ledger(tmp_path / "position.jsonl", 1_000_000, D1)
+    book = OrderBook.from_records(ledger2.records())
+    assert book.oco_partner(book.orders["2025-11-04T10:30/t"]).order_id == "2025-11-04T10:30/s"
+    desk2 = OrderDesk(book, ledger2, desk.broker, DAYS, None)
+    # Act: the next matching (a bar that would fill the take-profit)
+    desk2.process(snapshot([bar(D2, (11, 30), "9.40"), bar(D2, (14, 0), "10.80")]), None,
+                  WindowRef.at(at(D2, 14), 3), ledger2.portfolio, at(D2, 14))  # fmt: skip
+    # Assert: cancelled first, never filled; one SELL in all
+    assert book.orders["2025-11-04T10:30/t"].state is OrderState.CANCELLED
+    assert [r["this_action"]["action"] for r in ledger2.records()].count("SELL") == 1
+    ledger2.close()
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ('"oco_with": "nope"', "oco_with: order 'nope' is unknown"),
+        ('"symbol": "SH600001", "oco_with": "2025-11-04T10:30/s"', "is for SH600000"),
+        ('"action": "BUY", "order_type": "limit", "oco_with": "2025-11-04T10:30/s"',
+         "pairs two SELL orders"),
+        ('"oco_with": "2025-11-04T10:30/t"', "is already paired"),
+    ],
+)  # fmt: skip
+def test_oco_refusals(tmp_path: Path, change: str, message: str) -> None:
+    _ledger, desk, box = _exit_plan(tmp_path)
+    fields = json.loads('{"symbol": "SH600000", "action": "SELL", "quantity": 1000, '
+                        '"order_type": "take_profit", "price": 11.0}')  # fmt: skip
+    fields.update(json.loads("{" + change + "}"))
+    box.universe = ["SH600000", "SH600001"]
+    out = box.run(ToolCall("x", "place_order", json.dumps(fields)))
+    assert (out.ok, out.error_kind) == (False, "invalid_arguments")
+    assert message in json.loads(out.result)["message"]
+    assert len(desk.book.orders) == 3  # the holding's buy and the pair: nothing added
