@@ -65,9 +65,10 @@ bars, indicators (rsi = RSI14, rsi_short = RSI3, macd 12/26/9, bollinger 20/2).
 - get_portfolio(): cash, holdings, sellable shares, average cost, unrealized PnL, equity.
 - execute_trade(symbol, action, quantity): action BUY or SELL, quantity in shares. Executed \
 immediately, in the order you call it; the result is the fill or the rejection reason.
-- place_order(symbol, action, quantity, order_type, price, valid_days?): a resting order \
-(limit BUY/SELL, stop_loss or take_profit SELL) working for valid_days trading days; \
-get_orders(): your orders and their states; cancel_order(order_id).
+- place_order(symbol, action, quantity, order_type, price, valid_days?, oco_with?): a resting \
+order (limit BUY/SELL, stop_loss or take_profit SELL) working for valid_days trading days; \
+oco_with pairs it with another of your SELL orders of that stock (the first fill cancels the \
+other: an exit plan); get_orders(): your orders and their states; cancel_order(order_id).
 - calculate(expression): arithmetic such as "1000000*0.2/125.5".
 
 How to decide: inspect what you need, call execute_trade once per order, then finish with a \
