@@ -48,6 +48,19 @@ def _star_with_actions(tmp_path: Path, star10_dir: Path, body: dict[str, Any]) -
     return folder
 
 
+def _star_config(tmp_path: Path, data_root: Path, star10_dir: Path, first: str, last: str) -> Any:
+    """The STAR sample (SH688008, SH688009) from `first` to `last` with the 2025-10-22 dividend."""
+    data = _star_with_actions(tmp_path, star10_dir, {"actions": [DIVIDEND]})
+    cfg = write_config(
+        tmp_path,
+        data_root,
+        date_range={"init_date": first, "end_date": last},
+        symbols=["SH688008", "SH688009"],
+        data_config={"source": "files", "path": str(data)},
+    )
+    return load_config(cfg)
+
+
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
@@ -57,15 +70,7 @@ def test_replay_across_ex_date_credits_dividend_once_across_a_resume(
     tmp_path: Path, data_root: Path, star10_dir: Path
 ) -> None:
     # Arrange: buy 200 SH688008 on 2025-10-21 10:30; stop in the first window of 2025-10-22
-    data = _star_with_actions(tmp_path, star10_dir, {"actions": [DIVIDEND]})
-    cfg = write_config(
-        tmp_path,
-        data_root,
-        date_range={"init_date": "2025-10-21", "end_date": "2025-10-22"},
-        symbols=["SH688008", "SH688009"],
-        data_config={"source": "files", "path": str(data)},
-    )
-    config = load_config(cfg)
+    config = _star_config(tmp_path, data_root, star10_dir, "2025-10-21", "2025-10-22")
     rt = tmp_path / "rt.json"
 
     def stop_in_ex_date_window(window: int, step: int) -> None:
@@ -365,15 +370,7 @@ def test_dividend_is_credited_before_a_resting_order_fills_on_the_ex_date(
 ) -> None:
     # Arrange: 200 SH688008 held through 2025-10-21's close (139.00); a stop-loss at 137.00
     # placed at 10-21 14:00 triggers on the first bar of the ex-date (10:30 close 136.75)
-    data = _star_with_actions(tmp_path, star10_dir, {"actions": [DIVIDEND]})
-    cfg = write_config(
-        tmp_path,
-        data_root,
-        date_range={"init_date": "2025-10-20", "end_date": "2025-10-22"},
-        symbols=["SH688008", "SH688009"],
-        data_config={"source": "files", "path": str(data)},
-    )
-    config = load_config(cfg)
+    config = _star_config(tmp_path, data_root, star10_dir, "2025-10-20", "2025-10-22")
     client = _BuyThenStop("2025-10-21T14:00", "137.00")
     # Act
     code = run_agent(
@@ -468,15 +465,7 @@ def test_rescore_applies_the_dividend_and_reproduces_the_recorded_cash(
     from agent_engine.rescore import format_table, original_score, read_ledger, read_run, rescore
 
     # Arrange: a recorded run holding 200 SH688008 across the 2025-10-22 dividend
-    data = _star_with_actions(tmp_path, star10_dir, {"actions": [DIVIDEND]})
-    cfg = write_config(
-        tmp_path,
-        data_root,
-        date_range={"init_date": "2025-10-21", "end_date": "2025-10-22"},
-        symbols=["SH688008", "SH688009"],
-        data_config={"source": "files", "path": str(data)},
-    )
-    config = load_config(cfg)
+    config = _star_config(tmp_path, data_root, star10_dir, "2025-10-21", "2025-10-22")
     client = ScriptedClient("SH688008", 200)
     assert (
         run_agent(
