@@ -171,14 +171,18 @@ describe("completed trades", () => {
     window.location.hash = "#/agent/gpt-5";
     render(<App />);
     const links = await screen.findByTestId("exports");
-    const hrefs = within(links)
-      .getAllByRole("link")
-      .map((a) => a.getAttribute("href"));
-    expect(hrefs).toEqual([
-      "/api/live/trades.csv?arena=default_config&signature=gpt-5",
-      "/api/live/pnl-series.csv?arena=default_config&valuation=market&signature=gpt-5",
-      "/api/live/pnl-series.csv?arena=default_config&valuation=cost&signature=gpt-5",
-    ]);
+    const hrefs = () =>
+      within(links)
+        .getAllByRole("link")
+        .map((a) => a.getAttribute("href"));
+    // the links name the arena once the arena list has loaded (a busy machine may render first)
+    await waitFor(() =>
+      expect(hrefs()).toEqual([
+        "/api/live/trades.csv?arena=default_config&signature=gpt-5",
+        "/api/live/pnl-series.csv?arena=default_config&valuation=market&signature=gpt-5",
+        "/api/live/pnl-series.csv?arena=default_config&valuation=cost&signature=gpt-5",
+      ]),
+    );
   });
 });
 
