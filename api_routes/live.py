@@ -17,6 +17,7 @@ from api_routes.deps import (
 )
 from api_routes.models import (
     ERRORS,
+    CorporateActionsResponse,
     DecisionsResponse,
     ModelStatsResponse,
     NewsResponse,
@@ -150,6 +151,21 @@ def trades(store: StoreDep, signature: SignatureQuery = None) -> dict[str, Any]:
     """Closed round trips, FIFO per agent and symbol (data_flow/live/trades.py)."""
     try:
         return store.trades(signature)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+
+
+@router.get(
+    "/api/live/corporate-actions",
+    name="corporate_actions",
+    response_model=CorporateActionsResponse,
+    responses=ERRORS,
+    tags=["live"],
+)
+def corporate_actions(store: StoreDep, signature: RequiredSignature) -> dict[str, Any]:
+    """One agent's dividend and bonus records, oldest first (data_flow/live/corporate.py)."""
+    try:
+        return store.corporate_actions(signature)
     except KeyError:
         raise _not_found(f"unknown signature {signature!r}") from None
 

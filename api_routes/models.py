@@ -161,6 +161,38 @@ class ToolCallView(BaseModel):
     error_kind: str | None
 
 
+class CorporateActionView(BaseModel):
+    """A dividend or bonus ledger record (data_flow/live/corporate.py); fields of the other
+    kind are null. `shares`: a dividend's paid shares, a bonus's shares before it."""
+
+    kind: str  # dividend | bonus
+    symbol: str
+    ex_date: str | None
+    shares: int | None
+    cash_per_share: float | None
+    gross: float | None
+    tax: float | None
+    net: float | None
+    bonus_per_share: float | None
+    new_shares: int | None
+    shares_after: int | None
+    sellable_from: str | None
+
+
+class CorporateActionRow(CorporateActionView):
+    signature: str
+    window_id: str
+    date: str
+    cash: float | None  # cash after the record
+
+
+class CorporateActionsResponse(BaseModel):
+    signature: str
+    data: list[CorporateActionRow]
+    count: int
+    dividends_net: float
+
+
 class DecisionView(BaseModel):
     signature: str
     window_id: str
@@ -171,6 +203,7 @@ class DecisionView(BaseModel):
     tool_calls: list[ToolCallView]
     tool_calls_left_off: int = 0
     trades: list[dict[str, Any]]
+    corporate_actions: list[CorporateActionView] = []
     rejections: list[dict[str, Any]]
     tokens_in: int
     tokens_out: int
@@ -236,6 +269,7 @@ class RoundTrip(BaseModel):
     entry_price: float
     exit_price: float
     fees: float
+    dividends: float  # net cash dividends of the closed shares (data_flow/live/trades.py)
     realized_pnl_net: float
 
 

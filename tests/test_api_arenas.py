@@ -123,11 +123,11 @@ def test_trades_fifo_with_partial_exits(tmp_path: Path) -> None:
         {"signature": "trader", "symbol": S1, "name": None, "quantity": 1500,
          "entry_time": "2025-11-03 10:30:00", "exit_time": "2025-11-04 10:30:00",
          "holding_hours": 24.0, "entry_price": 10.3333, "exit_price": 12.0,
-         "fees": 22.24, "realized_pnl_net": 2477.77},
+         "fees": 22.24, "dividends": 0.0, "realized_pnl_net": 2477.77},
         {"signature": "trader", "symbol": S1, "name": None, "quantity": 500,
          "entry_time": "2025-11-03 14:00:00", "exit_time": "2025-11-05 10:30:00",
          "holding_hours": 44.5, "entry_price": 11.0, "exit_price": 9.0,
-         "fees": 9.86, "realized_pnl_net": -1009.86},
+         "fees": 9.86, "dividends": 0.0, "realized_pnl_net": -1009.86},
     ]  # fmt: skip
     assert body["summary"] == {
         "trader": {"count": 2, "wins": 1, "biggest_win": 2477.77, "biggest_loss": -1009.86,
@@ -135,10 +135,10 @@ def test_trades_fifo_with_partial_exits(tmp_path: Path) -> None:
     }  # fmt: skip
     assert csv_text.splitlines() == [
         "signature,symbol,name,quantity,entry_time,exit_time,holding_hours,entry_price,"
-        "exit_price,fees,realized_pnl_net",
+        "exit_price,fees,dividends,realized_pnl_net",
         f"trader,{S1},,1500,2025-11-03 10:30:00,2025-11-04 10:30:00,24.0,10.3333,12.0,22.24,"
-        "2477.77",
-        f"trader,{S1},,500,2025-11-03 14:00:00,2025-11-05 10:30:00,44.5,11.0,9.0,9.86,-1009.86",
+        "0.0,2477.77",
+        f"trader,{S1},,500,2025-11-03 14:00:00,2025-11-05 10:30:00,44.5,11.0,9.0,9.86,0.0,-1009.86",
     ]
 
 

@@ -5,6 +5,7 @@ Sizes are bounded so that a model that wrote megabytes cannot make the API retur
   ITEM_ARGUMENTS_CHARS and results to ITEM_RESULT_CHARS, each cut ending with CUT_MARK; at
   most ITEM_TOOL_CALLS tool calls are listed (`tool_calls_left_off` counts the rest); an item
   with any cut has `truncated: true`;
+- `corporate_actions` lists the window's dividend and bonus records (data_flow/live/corporate.py);
 - per page, items are added newest first while the serialized page stays within PAGE_MAX_BYTES
   (the first item always); `left_off` counts the items that did not fit.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from data_flow.live.agents import FILL_ACTIONS, INVALID_TOOL_KINDS, WindowState, as_float, as_int
+from data_flow.live.corporate import window_actions
 
 ITEM_TEXT_CHARS = 8000
 ITEM_ARGUMENTS_CHARS = 2000
@@ -111,6 +113,7 @@ def decision_item(signature: str, win: WindowState, events: list[dict[str, Any]]
         "tool_calls": tool_calls,
         "tool_calls_left_off": calls_left_off,
         "trades": trades,
+        "corporate_actions": window_actions(win),
         "rejections": rejections,
         "tokens_in": tokens_in,
         "tokens_out": tokens_out,

@@ -9,7 +9,10 @@ Conventions (documented in the API):
 - Max drawdown is a non-negative percentage: the largest peak-to-trough fall of the window-level
   equity series, the initial cash counting as the first peak.
 - Win rate counts closed round trips: a symbol position opened from flat and closed back to flat;
-  it wins when sell proceeds net of sell fees exceed buy notional plus buy fees.
+  it wins when sell proceeds net of sell fees, plus the net cash dividends received while open,
+  exceed buy notional plus buy fees. Bonus shares (送股/转增) add to the open shares at no cost,
+  so the trip closes when they are sold too (the rule of `data_flow/live/trades.py`; a closed
+  trip's PnL is the sum of its FIFO trades' `realized_pnl_net`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 TRADING_DAYS_PER_YEAR = 252
 
@@ -78,35 +82,57 @@ def total_return_pct(equity: float, initial: float) -> float:
 @dataclass
 class _OpenTrip:
     shares: int = 0
-    cost: float = 0.0
-    proceeds: float = 0.0
+    cost: Decimal = Decimal(0)
+    proceeds: Decimal = Decimal(0)  # sells net of their fees, plus net dividends
 
 
 @dataclass
 class RoundTripTracker:
-    """Folds fills (in order) into closed round trips per symbol."""
+    """Folds fills and corporate actions (in record order) into closed round trips per symbol.
+    Money in Decimal (pass the records' amounts as Decimal, or numbers)."""
 
     open: dict[str, _OpenTrip] = field(default_factory=dict)
     closed: int = 0
     wins: int = 0
-    realized_pnl: float = 0.0
+    realized_pnl: Decimal = Decimal(0)
 
-    def add(self, side: str, symbol: str, quantity: int, notional: float, fees: float) -> None:
-        trip = self.open.setdefault(symbol, _OpenTrip())
+    def add(
+        self,
+        side: str,
+        symbol: str,
+        quantity: int,
+        notional: Decimal | float,
+        fees: Decimal | float,
+    ) -> None:
+        amount, cost = Decimal(str(notional)), Decimal(str(fees))
         if side == "BUY":
+            trip = self.open.setdefault(symbol, _OpenTrip())
             trip.shares += quantity
-            trip.cost += notional + fees
+            trip.cost += amount + cost
             return
-        if side != "SELL" or trip.shares <= 0:
+        trip = self.open.get(symbol)
+        if side != "SELL" or trip is None or trip.shares <= 0:
             return
         trip.shares -= quantity
-        trip.proceeds += notional - fees
+        trip.proceeds += amount - cost
         if trip.shares <= 0:
             pnl = trip.proceeds - trip.cost
             self.closed += 1
             self.wins += pnl > 0
             self.realized_pnl += pnl
             del self.open[symbol]
+
+    def bonus(self, symbol: str, new_shares: int) -> None:
+        """Bonus shares of an open trip: more shares to sell, no cost."""
+        trip = self.open.get(symbol)
+        if trip is not None and trip.shares > 0 and new_shares > 0:
+            trip.shares += new_shares
+
+    def dividend(self, symbol: str, net: Decimal | float) -> None:
+        """A cash dividend (after tax) on an open trip's shares: income of that trip."""
+        trip = self.open.get(symbol)
+        if trip is not None and trip.shares > 0:
+            trip.proceeds += Decimal(str(net))
 
     def win_rate_pct(self) -> float | None:
         return self.wins / self.closed * 100.0 if self.closed else None

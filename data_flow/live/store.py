@@ -32,6 +32,7 @@ from typing import Any
 
 from data_flow.live.agents import AgentView, WindowState, as_float
 from data_flow.live.benchmark import benchmark_points
+from data_flow.live.corporate import corporate_actions_response
 from data_flow.live.decisions import decision_item, page
 from data_flow.live.economics import EconomicsCache
 from data_flow.live.endpoints import (
@@ -321,6 +322,12 @@ class LiveStore:
         with self._lock:
             self.refresh()
             return trades_response(self._views(signature), self.names().get)
+
+    def corporate_actions(self, signature: str) -> dict[str, Any]:
+        """One agent's dividend and bonus records (data_flow/live/corporate.py)."""
+        with self._lock:
+            self.refresh()
+            return corporate_actions_response(self._views(signature)[0])
 
     def known_symbols(self) -> set[str]:
         with self._lock:

@@ -1,12 +1,23 @@
-"""Round trips (closed trades) from the ledger fills, FIFO per agent and symbol.
+"""Round trips (closed trades) from the ledger records, FIFO per agent and symbol.
 
 Each SELL fill closes shares of the oldest open BUY lots first. One SELL is one trade: its
-quantity is what it matched, its entry price the average price of the lot shares it consumed,
-its entry time the time of the oldest lot it consumed. A partial exit is a trade of the sold
-shares; the rest stays open and a later exit is another trade. Fees: the consumed share of the
-buy fees (pro rata per lot) plus the sell's own fees. `realized_pnl_net` = exit notional - entry
-notional - fees. Money in Decimal (from the records' JSON numbers), rounded half-up at the end.
-Open lots (still held) are not trades.
+quantity is what it matched, its entry price the entry notional of the lot shares it consumed
+divided by its quantity, its entry time the time of the oldest lot it consumed. A partial exit
+is a trade of the sold shares; the rest stays open and a later exit is another trade. Fees: the
+consumed share of the buy fees (pro rata per lot) plus the sell's own fees.
+
+Corporate actions (ledger records of their own at the ex-date) change the open lots:
+- bonus shares (`bonus`): the record's `new_shares` are spread over the symbol's open lots as
+  `agent_engine.corporate_actions.fifo_lots` does (floor(lot shares x bonus_per_share) per lot,
+  the remainder to the newest); a lot's entry notional and buy fees are unchanged, so its entry
+  price per share falls (1000 @ 10.00, 10-for-3 -> 1300 @ 7.6923);
+- cash dividends (`dividend`): the record's `net` (after tax) is income of the shares held at
+  the ex-date, attributed pro rata (by shares) to the symbol's open lots (the remainder of the
+  division to the newest); a trade that later closes those shares carries the consumed part in
+  `dividends` (pro rata per lot, like the buy fees).
+`realized_pnl_net` = exit notional - entry notional - fees + dividends. Money in Decimal (from
+the records' JSON numbers), rounded half-up at the end. Open lots (still held) are not trades;
+an action on a symbol without open lots (shares held without a recorded buy) changes no trade.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ TRADE_FIELDS = (
     "entry_price",
     "exit_price",
     "fees",
+    "dividends",
     "realized_pnl_net",
 )
 
@@ -65,9 +77,38 @@ def _hours(start: str, end: str) -> float | None:
 @dataclass
 class _Lot:
     quantity: int
-    price: Decimal
+    cost: Decimal  # entry notional of the shares still open (bonus shares add none)
     fees: Decimal  # buy fees not yet attributed to a closed trade
+    dividends: Decimal  # net dividends not yet attributed to a closed trade
     time: str
+
+
+def _part(amount: Decimal, take: int, quantity: int) -> Decimal:
+    """The share of `amount` of `take` of `quantity` shares (all of it for the last ones)."""
+    return amount if take >= quantity else amount * take / quantity
+
+
+def add_bonus(queue: deque[_Lot], new_shares: int, per_share: Decimal) -> None:
+    """Spread `new_shares` over the open lots: floor per lot, the remainder to the newest."""
+    if not queue or new_shares <= 0:
+        return
+    added = [int(lot.quantity * per_share) for lot in queue]
+    added[-1] += new_shares - sum(added)
+    for lot, extra in zip(queue, added, strict=True):
+        lot.quantity += extra
+
+
+def add_dividend(queue: deque[_Lot], net: Decimal) -> None:
+    """Attribute `net` to the open lots pro rata by shares (the remainder to the newest)."""
+    total = sum(lot.quantity for lot in queue)
+    if total <= 0 or net == 0:
+        return
+    given = Decimal(0)
+    for lot in list(queue)[:-1]:
+        part = net * lot.quantity / total
+        lot.dividends += part
+        given += part
+    queue[-1].dividends += net - given
 
 
 def agent_trades(view: AgentView, name_of: Callable[[str], str | None]) -> list[dict[str, Any]]:
@@ -78,9 +119,19 @@ def agent_trades(view: AgentView, name_of: Callable[[str], str | None]) -> list[
         win = view.windows[wid]
         for action in win.actions:
             side = action.get("action")
+            symbol = str(action.get("symbol"))
+            if side == "bonus":
+                add_bonus(
+                    lots.get(symbol, deque()),
+                    int(_dec(action.get("new_shares"))),
+                    _dec(action.get("bonus_per_share")),
+                )
+                continue
+            if side == "dividend":
+                add_dividend(lots.get(symbol, deque()), _dec(action.get("net")))
+                continue
             if side not in FILL_ACTIONS:
                 continue
-            symbol = str(action.get("symbol"))
             qty = int(_dec(action.get("amount")))
             price = _dec(action.get("price"))
             fees = sum((_dec(action.get(k)) for k in FEE_KEYS), Decimal(0))
@@ -88,57 +139,66 @@ def agent_trades(view: AgentView, name_of: Callable[[str], str | None]) -> list[
                 continue
             queue = lots.setdefault(symbol, deque())
             if side == "BUY":
-                queue.append(_Lot(qty, price, fees, win.decision_time))
+                queue.append(_Lot(qty, price * qty, fees, Decimal(0), win.decision_time))
                 continue
-            trade = _close(queue, qty, price, fees)
-            if trade is None:
+            closed = _close(queue, qty)
+            if closed is None:
                 continue
-            matched, entry_cost, buy_fees, entry_time = trade
-            exit_value = price * matched
-            total_fees = buy_fees + fees * matched / qty
+            exit_value = price * closed.matched
+            total_fees = closed.fees + _part(fees, closed.matched, qty)
+            pnl = exit_value - closed.cost - total_fees + closed.dividends
             out.append(
                 {
                     "signature": view.signature,
                     "symbol": symbol,
                     "name": name_of(symbol),
-                    "quantity": matched,
-                    "entry_time": entry_time,
+                    "quantity": closed.matched,
+                    "entry_time": closed.time,
                     "exit_time": win.decision_time,
-                    "holding_hours": _hours(entry_time, win.decision_time),
+                    "holding_hours": _hours(closed.time, win.decision_time),
                     "entry_price": float(
-                        (entry_cost / matched).quantize(BP4, rounding=ROUND_HALF_UP)
+                        (closed.cost / closed.matched).quantize(BP4, rounding=ROUND_HALF_UP)
                     ),
                     "exit_price": float(price),
                     "fees": _money(total_fees),
-                    "realized_pnl_net": _money(exit_value - entry_cost - total_fees),
+                    "dividends": _money(closed.dividends),
+                    "realized_pnl_net": _money(pnl),
                 }
             )
     return out
 
 
-def _close(
-    queue: deque[_Lot], qty: int, price: Decimal, fees: Decimal
-) -> tuple[int, Decimal, Decimal, str] | None:
-    """Consume up to `qty` shares FIFO: (matched, entry notional, buy fees, entry time)."""
-    matched = 0
-    cost = Decimal(0)
-    buy_fees = Decimal(0)
-    entry_time: str | None = None
-    while matched < qty and queue:
+@dataclass
+class _Closed:
+    matched: int
+    cost: Decimal
+    fees: Decimal
+    dividends: Decimal
+    time: str
+
+
+def _close(queue: deque[_Lot], qty: int) -> _Closed | None:
+    """Consume up to `qty` shares FIFO: their entry notional, buy fees and dividends."""
+    closed: _Closed | None = None
+    while (closed is None or closed.matched < qty) and queue:
         lot = queue[0]
-        take = min(lot.quantity, qty - matched)
-        fee_part = lot.fees * take / lot.quantity
-        entry_time = entry_time or lot.time
-        cost += lot.price * take
-        buy_fees += fee_part
-        lot.fees -= fee_part
+        take = min(lot.quantity, qty - (closed.matched if closed else 0))
+        cost = _part(lot.cost, take, lot.quantity)
+        fees = _part(lot.fees, take, lot.quantity)
+        dividends = _part(lot.dividends, take, lot.quantity)
+        if closed is None:
+            closed = _Closed(0, Decimal(0), Decimal(0), Decimal(0), lot.time)
+        closed.matched += take
+        closed.cost += cost
+        closed.fees += fees
+        closed.dividends += dividends
+        lot.cost -= cost
+        lot.fees -= fees
+        lot.dividends -= dividends
         lot.quantity -= take
-        matched += take
-        if lot.quantity == 0:
+        if lot.quantity <= 0:
             queue.popleft()
-    if matched == 0 or entry_time is None:
-        return None
-    return matched, cost, buy_fees, entry_time
+    return closed if closed is not None and closed.matched > 0 else None
 
 
 def summary(signatures: Iterable[str], trades: list[dict[str, Any]]) -> dict[str, Any]:

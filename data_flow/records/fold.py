@@ -27,7 +27,14 @@ from data_flow.live.metrics import RoundTripTracker
 from data_flow.live.snapshots import SnapshotIndex, SnapshotInfo
 from data_flow.live.tail import FileStamp, JsonlTail
 from data_flow.records import paths
-from data_flow.records.models import INCOMPLETE_OUTCOMES, LedgerRecord, decimal_or_none
+from data_flow.records.models import (
+    INCOMPLETE_OUTCOMES,
+    BonusAction,
+    DividendAction,
+    LedgerRecord,
+    TradeAction,
+    decimal_or_none,
+)
 from data_flow.records.read import read_log_bytes
 
 log = logging.getLogger(__name__)
@@ -147,6 +154,7 @@ class WindowState:
     positions: dict[str, Any]
     snapshot_hash: str | None
     actions: list[dict[str, Any]] = field(default_factory=list)
+    action_cash: list[Decimal | None] = field(default_factory=list)  # cash after each action
     log_tail: JsonlTail | None = None
     log: LogStats = field(default_factory=LogStats)
     log_final: bool = False
@@ -263,19 +271,16 @@ class AgentFold:
             win.positions = rec.positions
             win.snapshot_hash = raw.get("snapshot_hash") or win.snapshot_hash
         win.actions.append(action)
-        if rec.action.is_fill:
+        win.action_cash.append(rec.cash)
+        act = rec.action
+        if isinstance(act, TradeAction):
             self.trades += 1
-            fees = sum(
-                as_float(action.get(k)) for k in ("commission", "stamp_duty", "transfer_fee")
-            )
-            self.fees += fees
-            self.trips.add(
-                str(action["action"]),
-                str(action.get("symbol")),
-                as_int(action.get("amount")),
-                as_float(action.get("notional")),
-                fees,
-            )
+            self.fees += float(act.fee_total)
+            self.trips.add(act.side, act.symbol, act.amount, act.notional, act.fee_total)
+        elif isinstance(act, DividendAction):
+            self.trips.dividend(act.symbol, act.net)
+        elif isinstance(act, BonusAction):
+            self.trips.bonus(act.symbol, act.new_shares)
 
     def log_path(self, win: WindowState) -> Path:
         if not win.decision_time:  # a damaged record: the window id still names the log

@@ -13,6 +13,7 @@ import type {
   StockDetail,
 } from "../src/api/types";
 import { fixed, int, money, parseShown, pct } from "../src/lib/format";
+import { dividendTests } from "./dividendArena";
 import { issue12Tests } from "./issue12";
 import { liveTests } from "./live";
 
@@ -283,6 +284,7 @@ describe("dashboard against the real API", () => {
   const ctx = { base, browser: () => browser, page: () => page, api, shot, watch };
   issue12Tests(ctx);
   liveTests(ctx);
+  dividendTests(ctx);
 
   it("raised no errors in the page", () => {
     expect(pageErrors).toEqual([]);

@@ -3,6 +3,8 @@
 //     demo market, the four baseline agents, 3 trading days),
 //  2. a job config `settings/test_tmp_e2e_<id>.json` (the API only starts configs from settings/)
 //     whose data root is a second tmp dir, long enough to be stopped while it runs,
+//  2b. a config `settings/test_tmp_e2e_div_<id>.json` whose data root holds a real replay of a
+//     small files dataset with a cash dividend (e2e/dividendData.ts),
 //  3. the real API server (`api_server.py`) on a free port with ARENA_DATA_ROOT = the tmp root,
 //     serving the built dashboard (frontend/dist) at /app/.
 // Everything is removed again in teardown (set E2E_KEEP=1 to keep the tmp dir).
@@ -14,6 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
+import { dividendRun } from "./dividendData";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const FRONTEND = resolve(HERE, "..");
@@ -27,6 +30,8 @@ declare module "vitest" {
     arenaConfig: string;
     /** Its data root (a tmp dir). */
     arenaDataRoot: string;
+    /** Arena id of the dividend replay's config. */
+    dividendArena: string;
     /** The data root the server shows by default (the replay's). */
     dataRoot: string;
     screenshotDir: string;
@@ -127,6 +132,11 @@ export default async function setup(project: TestProject) {
   const arenaConfigName = `test_tmp_e2e_arena_${randomUUID().slice(0, 8)}.json`;
   const arenaConfigPath = join(ROOT, "settings", arenaConfigName);
 
+  // 2b. the dividend arena (a config in settings/, removed in teardown)
+  const dividendName = `test_tmp_e2e_div_${randomUUID().slice(0, 8)}`;
+  const dividendPath = join(ROOT, "settings", `${dividendName}.json`);
+  writeFileSync(dividendPath, JSON.stringify(dividendRun(ROOT, tmp, py), null, 2));
+
   // 3. the API server
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -178,6 +188,7 @@ export default async function setup(project: TestProject) {
     writeFileSync(logFile, logs.join(""));
     rmSync(jobConfigPath, { force: true });
     rmSync(arenaConfigPath, { force: true });
+    rmSync(dividendPath, { force: true });
     if (!process.env.E2E_KEEP) rmSync(tmp, { recursive: true, force: true });
     else console.warn(`e2e: kept ${tmp}`);
   };
@@ -193,6 +204,7 @@ export default async function setup(project: TestProject) {
   project.provide("jobConfig", jobConfigName);
   project.provide("arenaConfig", arenaConfigName);
   project.provide("arenaDataRoot", join(tmp, "arenadata"));
+  project.provide("dividendArena", dividendName);
   project.provide("dataRoot", dataRoot);
   project.provide("screenshotDir", join(FRONTEND, "test-results"));
   project.provide("serverPid", server.pid ?? -1);

@@ -4,6 +4,7 @@ import type { ExperimentDetail, ExperimentList } from "./experimentTypes";
 import type {
   ArenaList,
   ConfigList,
+  CorporateActionList,
   CurrentPositions,
   DecisionList,
   Job,
@@ -162,6 +163,8 @@ export function liveApi(arena: string | null) {
     symbols: (signal?: AbortSignal) => get<SymbolList>("/api/live/symbols", q(), signal),
     trades: (signature: string | undefined, signal?: AbortSignal) =>
       get<TradesResponse>("/api/live/trades", q({ signature }), signal),
+    corporateActions: (signature: string, signal?: AbortSignal) =>
+      get<CorporateActionList>("/api/live/corporate-actions", q({ signature }), signal),
     /** Download links (text/csv). */
     tradesCsvUrl: (signature?: string) => buildUrl("/api/live/trades.csv", q({ signature })),
     pnlCsvUrl: (valuation: Valuation, signature?: string) =>

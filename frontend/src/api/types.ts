@@ -184,6 +184,40 @@ export interface TradeAction {
   transfer_fee?: number;
 }
 
+/** A dividend or bonus ledger record (fields of the other kind are null). */
+export interface CorporateAction {
+  kind: "dividend" | "bonus" | string;
+  symbol: string;
+  ex_date: string | null;
+  /** Dividend: the shares it was paid on; bonus: the shares held before it. */
+  shares: number | null;
+  cash_per_share: number | null;
+  gross: number | null;
+  tax: number | null;
+  net: number | null;
+  bonus_per_share: number | null;
+  new_shares: number | null;
+  shares_after: number | null;
+  /** First day the bonus shares can be sold. */
+  sellable_from: string | null;
+}
+
+/** GET /api/live/corporate-actions row: the record, its window and the cash after it. */
+export interface CorporateActionRow extends CorporateAction {
+  signature: string;
+  window_id: string;
+  date: string;
+  cash: number | null;
+}
+
+export interface CorporateActionList {
+  signature: string;
+  data: CorporateActionRow[];
+  count: number;
+  /** Sum of the dividends' net amounts. */
+  dividends_net: number;
+}
+
 export interface Rejection {
   reason: string;
   message?: string | null;
@@ -210,6 +244,8 @@ export interface Decision {
   reasoning: string | null;
   tool_calls: ToolCallRecord[];
   trades: TradeAction[];
+  /** The window's dividend and bonus records (applied before its decision). */
+  corporate_actions?: CorporateAction[];
   rejections: Rejection[];
   tokens_in: number;
   tokens_out: number;
@@ -358,6 +394,8 @@ export interface CompletedTrade {
   entry_price: number;
   exit_price: number;
   fees: number;
+  /** Net cash dividends received on the closed shares (included in realized_pnl_net). */
+  dividends: number;
   realized_pnl_net: number;
 }
 

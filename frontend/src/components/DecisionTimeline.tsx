@@ -2,6 +2,7 @@ import type { Decision, Rejection, ToolCallRecord, TradeAction } from "../api/ty
 import { colorFor } from "../lib/colors";
 import { int, money, shortTime } from "../lib/format";
 import { hrefFor } from "../lib/route";
+import { CorporateActionLines } from "./CorporateActions";
 import { SymbolLink } from "./SymbolLink";
 
 /** Pretty-print JSON text (or an already parsed value); other text is shown as is. */
@@ -164,6 +165,9 @@ export function DecisionCard({
         </p>
       ) : (
         <p className="reasoning muted">(no reasoning text)</p>
+      )}
+      {(d.corporate_actions ?? []).length > 0 && (
+        <CorporateActionLines actions={d.corporate_actions ?? []} />
       )}
       {d.trades.length > 0 && <TradeList trades={d.trades} />}
       {d.rejections.length > 0 && <RejectionList rejections={d.rejections} />}

@@ -53,7 +53,8 @@ export function TradeSummaryTable({ summary }: { summary: Record<string, TradeSu
   );
 }
 
-/** Completed round trips, newest exit first. */
+/** Completed round trips, newest exit first. Dividends: the net cash dividends received on the
+ * closed shares (bonus shares lower the entry price instead); both are in the realized net. */
 export function TradesTable({ trades, showAgent }: { trades: CompletedTrade[]; showAgent: boolean }) {
   const sorted = [...trades].sort((a, b) => b.exit_time.localeCompare(a.exit_time));
   return (
@@ -70,6 +71,9 @@ export function TradesTable({ trades, showAgent }: { trades: CompletedTrade[]; s
             <th className="num">Entry price</th>
             <th className="num">Exit price</th>
             <th className="num">Fees</th>
+            <th className="num" title="Net cash dividends on the closed shares">
+              Dividends
+            </th>
             <th className="num">Realized net (CNY)</th>
           </tr>
         </thead>
@@ -94,6 +98,9 @@ export function TradesTable({ trades, showAgent }: { trades: CompletedTrade[]; s
               <td className="num">{money(t.entry_price, 3)}</td>
               <td className="num">{money(t.exit_price, 3)}</td>
               <td className="num">{money(t.fees)}</td>
+              <td className="num" data-col="dividends">
+                {money(t.dividends)}
+              </td>
               <td className={`num ${tone(t.realized_pnl_net)}`} data-col="realized_pnl_net">
                 {money(t.realized_pnl_net)}
               </td>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import type { ModelStat } from "../api/types";
+import { CorporateActionsTable } from "../components/CorporateActions";
 import { DecisionTimeline } from "../components/DecisionTimeline";
 import { HoldingsTable } from "../components/HoldingsTable";
 import { rankRows } from "../components/Leaderboard";
@@ -82,6 +83,9 @@ export function AgentView({
     selected ? `dec-${selected}-${limit}` : null,
     (live, signal) => live.recentDecisions(selected ?? undefined, limit, signal),
     { keepPrevious: true },
+  );
+  const corporate = useLive(selected ? `corp-${selected}` : null, (live, signal) =>
+    live.corporateActions(selected ?? "", signal),
   );
   const loaded = decisions.data?.data ?? null;
   const found = decision !== null && loaded?.some((d) => d.window_id === decision) === true;
@@ -176,6 +180,23 @@ export function AgentView({
       )}
 
       {selected && <TradesPanel signature={selected} />}
+
+      {selected && (
+        <section className="panel">
+          <header className="panel-head">
+            <h2>Dividends &amp; bonus shares</h2>
+            <span className="meta">applied at the ex-date</span>
+          </header>
+          <StatusBlock
+            state={corporate}
+            what="dividends and bonus shares"
+            isEmpty={(d) => d.data.length === 0}
+            emptyText="No dividend or bonus shares received yet."
+          >
+            {(d) => <CorporateActionsTable list={d} />}
+          </StatusBlock>
+        </section>
+      )}
 
       {selected && (
         <section className="panel">
