@@ -2,15 +2,14 @@
 
 `python -m agent_engine.rescore RUN_DIR --set trading_rules.commission_rate=0.001 ...`
 
-Orders are held fixed: every `execute_trade` call the model made (from the decision logs'
-`tool_result` events, every attempt, in window order, including the orders that were rejected
-at the time) is executed again, in order, by a fresh Broker under the changed rules, at each
-window's snapshot prices. Orders that become invalid are rejected and counted; the model is
+Orders are held fixed: every order call the model made (`execute_trade`, `place_order`,
+`cancel_order`, from the decision logs' `tool_result` events, every attempt, each call id once,
+including the orders that were rejected at the time) is made again, in order, in the same
+window, by the arena's own run under the changed rules on the recorded snapshots
+(agent_engine/rescore_run.py): the same broker, resting-order matching, OCO, liquidity cap and
+corporate actions as a run. Orders that become invalid are rejected and counted; the model is
 not re-asked, so it cannot react to the new fees (a real run under those rules might have
-traded differently). Corporate actions in the snapshots (dividends under the rescored
-``dividend_tax``, bonus shares) are applied at their ex-dates as in a run. Resting orders
-(`place_order`) are not re-executed: they are counted and reported. Final equity is marked at
-the last window's snapshot prices.
+traded differently). Final equity is marked at the last window's snapshot prices.
 
 `--grid commission=0,0.0003,0.001 slippage=0,10,20` writes a fee x slippage table of the
 return (CSV and a heat-map PNG) per agent into `--out` (default `RUN_DIR/rescore/`).
@@ -28,19 +27,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from agent_engine.broker import Broker, Fill, Portfolio, Quote, quotes_from_snapshot
-from agent_engine.corporate_actions import (
-    DIVIDEND,
-    apply_actions,
-    apply_record,
-    fifo_lots,
-    snapshot_actions,
-)
+from agent_engine.broker import Fill, OrderSide, Portfolio, quotes_from_snapshot
 from agent_engine.ledger import FEE_KEYS, TRADE_ACTIONS, load_records
-from agent_engine.ledger_records import trade_action
-from agent_engine.llm.base import ToolCall
 from agent_engine.manifest import manifest_path
-from agent_engine.tools import ERROR_REJECTED_ORDER, ToolBox
+from agent_engine.rescore_run import ORDER_TOOLS, HeldCall, held_orders_run
+from agent_engine.tools import ERROR_REJECTED_ORDER
 from data_flow.clock import SHANGHAI
 from data_flow.fsio import read_jsonl
 from data_flow.records.paths import agent_root, ledger_path, log_files
@@ -62,9 +53,10 @@ class RecordedWindow:
     window_id: str
     moment: datetime
     snapshot_path: Path | None
+    signature: str = ""
     orders: list[str] = field(default_factory=list)  # execute_trade arguments (raw JSON)
     rejected: int = 0  # orders rejected at the time
-    resting: int = 0  # place_order calls (not re-executed)
+    calls: list[HeldCall] = field(default_factory=list)  # every order call, in order
 
 
 @dataclass
@@ -77,7 +69,6 @@ class Score:
     trades: int
     rejected: int
     dividends: Decimal = Decimal(0)  # net cash dividends credited
-    resting_skipped: int = 0
     fills: list[Fill] = field(default_factory=list)
 
     @property
@@ -97,6 +88,7 @@ def read_run(run_dir: Path, signature: str) -> tuple[ArenaConfig, list[RecordedW
     windows: list[RecordedWindow] = []
     for path in log_files(run_dir, signature):
         window: RecordedWindow | None = None
+        seen: set[str] = set()
         for ev in read_events(path):
             if ev.get("type") == "window_start" and window is None:
                 moment = datetime.strptime(
@@ -107,12 +99,18 @@ def read_run(run_dir: Path, signature: str) -> tuple[ArenaConfig, list[RecordedW
                     ev["window_id"],
                     moment,
                     None if snap is None else run_dir / snap,
+                    signature,
                 )
-            elif ev.get("type") == "tool_result" and ev.get("name") == "execute_trade" and window:
-                window.orders.append(str(ev.get("arguments") or ""))
-                window.rejected += ev.get("error_kind") == ERROR_REJECTED_ORDER
-            elif ev.get("type") == "tool_result" and ev.get("name") == "place_order" and window:
-                window.resting += 1
+            elif ev.get("type") == "tool_result" and ev.get("name") in ORDER_TOOLS and window:
+                call_id = str(ev.get("tool_call_id") or f"held_{len(seen) + 1}")
+                if call_id in seen:  # a resumed window's result of a call already seen
+                    continue
+                seen.add(call_id)
+                arguments = str(ev.get("arguments") or "")
+                window.calls.append(HeldCall(call_id, str(ev["name"]), arguments))
+                if ev["name"] == "execute_trade":
+                    window.orders.append(arguments)
+                    window.rejected += ev.get("error_kind") == ERROR_REJECTED_ORDER
         if window is not None:
             windows.append(window)
     windows.sort(key=lambda w: w.moment)
@@ -131,75 +129,41 @@ def _snapshot(window: RecordedWindow) -> dict[str, Any] | None:
 
 
 def rescore(config: ArenaConfig, windows: Sequence[RecordedWindow]) -> Score:
-    """Execute the recorded orders again under `config`'s rules."""
-    portfolio = Portfolio(cash=config.agent_config.initial_cash)
-    broker = Broker(config.trading_rules, config.risk_management, config.symbols)
-    fills: list[Fill] = []
-    rejected = 0
-    last_quotes: dict[str, Quote] = {}
-    trail: list[dict[str, Any]] = []  # fills and actions like ledger records (dividend tax lots)
-    since = config.date_range.init_date  # the date of the last decision, as in a run's ledger
-
-    def commit(record: dict[str, Any]) -> dict[str, Any]:
-        apply_record(portfolio, record)
-        trail.append({"date": since.isoformat(), "this_action": record})
-        return record
-
-    for window in windows:
-        snapshot = _snapshot(window)
-        if snapshot is None:
-            continue
-        day = window.moment.date()
-        portfolio.roll_to(day)
-        apply_actions(
-            snapshot_actions(snapshot),
-            portfolio,
-            done={r["this_action"].get("key") for r in trail},
-            since=since,
-            lots_of=lambda symbol: fifo_lots(trail, symbol),
-            tax_rule=config.trading_rules.dividend_tax,
-            commit=commit,
+    """Make the recorded order calls again under `config`'s rules (module docstring)."""
+    if not windows:
+        raise ConfigError("rescore: the run has no recorded windows")
+    signature = windows[0].signature
+    calls = {w.window_id: w.calls for w in windows}
+    stores = [w.snapshot_path.parents[1] for w in windows if w.snapshot_path is not None]
+    days = [w.moment.date() for w in windows]
+    with held_orders_run(config, signature, calls, days, stores) as root:
+        records = load_records(ledger_path(root, signature))
+        rejected = sum(
+            ev.get("type") == "tool_result"
+            and ev.get("name") == "execute_trade"
+            and ev.get("error_kind") == ERROR_REJECTED_ORDER
+            for path in log_files(root, signature)
+            for ev in read_events(path)
         )
-        since = day
-        quotes = quotes_from_snapshot(snapshot)
-        last_quotes = quotes
+    score = original_score(config, windows, records)
+    score.rejected = rejected
+    score.fills = [_fill_of(r) for r in records if r["this_action"]["action"] in TRADE_ACTIONS]
+    return score
 
-        def record_fill(fill: Fill) -> dict[str, Any]:
-            portfolio.apply(fill)
-            fills.append(fill)
-            trail.append({"date": fill.trade_date.isoformat(), "this_action": trade_action(fill)})
-            return {"action": fill.side, "symbol": fill.symbol}
 
-        toolbox = ToolBox(
-            snapshot=snapshot,
-            portfolio=portfolio,
-            broker=broker,
-            universe=config.symbols,
-            moment=window.moment,
-            quotes=quotes,
-            position_cap=config.risk_management.single_stock_max_position,
-            news_lookback_hours=config.data_config.news_lookback_hours,
-            record_fill=record_fill,
-        )
-        for i, arguments in enumerate(window.orders, start=1):
-            outcome = toolbox.run(ToolCall(f"rescore_{i}", "execute_trade", arguments))
-            rejected += outcome.error_kind == ERROR_REJECTED_ORDER
-    return Score(
-        final_cash=portfolio.cash,
-        final_equity=portfolio.equity(last_quotes),
-        initial_cash=config.agent_config.initial_cash,
-        fees=sum((f.total_fees for f in fills), Decimal(0)),
-        commission=sum((f.commission for f in fills), Decimal(0)),
-        trades=len(fills),
-        rejected=rejected,
-        dividends=_net_dividends(r["this_action"] for r in trail),
-        resting_skipped=sum(w.resting for w in windows),
-        fills=fills,
+def _fill_of(record: dict[str, Any]) -> Fill:
+    a = record["this_action"]
+    return Fill(
+        symbol=a["symbol"],
+        side=OrderSide(a["action"]),
+        quantity=int(a["amount"]),
+        price=Decimal(str(a["price"])),
+        notional=Decimal(str(a["notional"])),
+        commission=Decimal(str(a["commission"])),
+        stamp_duty=Decimal(str(a["stamp_duty"])),
+        transfer_fee=Decimal(str(a["transfer_fee"])),
+        trade_date=date.fromisoformat(record["date"]),
     )
-
-
-def _net_dividends(actions: Any) -> Decimal:
-    return sum((Decimal(str(a["net"])) for a in actions if a.get("action") == DIVIDEND), Decimal(0))
 
 
 def original_score(
@@ -220,7 +184,14 @@ def original_score(
         commission=sum((Decimal(str(a["commission"])) for a in trades), Decimal(0)),
         trades=len(trades),
         rejected=sum(w.rejected for w in windows),
-        dividends=_net_dividends(r["this_action"] for r in records),
+        dividends=sum(
+            (
+                Decimal(str(r["this_action"]["net"]))
+                for r in records
+                if r["this_action"]["action"] == "dividend"
+            ),
+            Decimal(0),
+        ),
     )
 
 
@@ -263,11 +234,6 @@ def format_table(signature: str, original: Score, rescored: Score, settings: Seq
     lines = [f"{signature}: {' '.join(settings) or '(recorded rules)'} (orders held fixed)"]
     lines.append(f"  {'metric':<14}{'original':>18}{'rescored':>18}")
     lines += [f"  {name:<14}{a:>18}{b:>18}" for name, a, b in rows]
-    if rescored.resting_skipped:
-        lines.append(
-            f"  note: {rescored.resting_skipped} resting order(s) (place_order) were not "
-            "re-executed; their fills are missing from the rescored column"
-        )
     return "\n".join(lines)
 
 
@@ -360,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             original = original_score(config, windows, read_ledger(run_dir, signature))
             rescored = rescore(apply_settings(config, args.settings), windows)
             print(format_table(signature, original, rescored, args.settings))
-    except (ConfigError, OSError, ValueError, KeyError) as err:
+    except (ConfigError, OSError, ValueError, KeyError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK

@@ -495,3 +495,48 @@ def test_rescore_applies_the_dividend_and_reproduces_the_recorded_cash(
         }
     )
     assert rescore(untaxed, windows).final_cash == original.final_cash + Decimal("8.00")
+
+
+def test_rescore_makes_resting_orders_again_through_the_run(
+    tmp_path: Path, data_root: Path, star10_dir: Path
+) -> None:
+    from agent_engine.rescore import apply_settings, original_score, read_ledger, read_run, rescore
+
+    # Arrange: the recorded run of the ex-date stop-loss (a market BUY, a resting stop-loss
+    # SELL filled at 10:30 on the ex-date, the dividend before it)
+    config = _star_config(tmp_path, data_root, star10_dir, "2025-10-20", "2025-10-22")
+    client = _BuyThenStop("2025-10-21T14:00", "137.00")
+    run = run_agent(
+        config, "bh", make_clock(config), runtime_path=tmp_path / "rt.json",
+        client_factory=lambda m, a: client,
+    )  # fmt: skip
+    assert run == 0
+    recorded_config, windows = read_run(data_root, "bh")
+    records = read_ledger(data_root, "bh")
+    original = original_score(recorded_config, windows, records)
+    # Act
+    same = rescore(recorded_config, windows)
+    free = rescore(
+        apply_settings(
+            recorded_config, ["trading_rules.commission_rate=0", "trading_rules.min_commission=0"]
+        ),
+        windows,
+    )
+    # Assert: under the recorded rules the same ledger outcome to the cent, the resting fill
+    # included; without commission, exactly the commission of both fills more
+    assert [(f.side.value, f.quantity, f.price) for f in same.fills] == [
+        ("BUY", 200, Decimal(str(records[1]["this_action"]["price"]))),
+        ("SELL", 200, Decimal("136.75")),
+    ]
+    assert (same.final_cash, same.dividends, same.fees) == (
+        original.final_cash,
+        Decimal("32.00"),
+        original.fees,
+    )
+    paid = sum(
+        (Decimal(str(r["this_action"]["commission"])) for r in records
+         if r["this_action"]["action"] in ("BUY", "SELL")),
+        Decimal(0),
+    )  # fmt: skip
+    assert paid > 0
+    assert free.final_cash - original.final_cash == paid

@@ -164,17 +164,3 @@ def test_bad_settings_are_refused(run_dir: Path, setting: str, message: str) -> 
     with pytest.raises(ConfigError, match=message.replace("*", r"\*").replace(".", r"\.")):
         apply_settings(config, [setting])
     assert main([str(run_dir), "--set", setting]) == 2
-
-
-def test_resting_orders_are_counted_and_reported_not_rescored() -> None:
-    from agent_engine.rescore import RecordedWindow, Score, format_table
-
-    zero = Decimal(0)
-    windows = [RecordedWindow("2025-11-03T10:30", None, None, resting=2)]  # type: ignore[arg-type]
-    score = Score(zero, Decimal(1), Decimal(1), zero, zero, 0, 0, resting_skipped=2)
-    assert sum(w.resting for w in windows) == 2
-    table = format_table(SIG, score, score, [])
-    assert table.endswith(
-        "note: 2 resting order(s) (place_order) were not re-executed; their fills are missing "
-        "from the rescored column"
-    )
