@@ -21,6 +21,7 @@ from api_routes.models import (
     DecisionsResponse,
     ModelStatsResponse,
     NewsResponse,
+    OrdersResponse,
     PnlResponse,
     PositionsResponse,
     StockDetail,
@@ -166,6 +167,22 @@ def corporate_actions(store: StoreDep, signature: RequiredSignature) -> dict[str
     """One agent's dividend and bonus records, oldest first (data_flow/live/corporate.py)."""
     try:
         return store.corporate_actions(signature)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
+
+
+@router.get(
+    "/api/live/orders",
+    name="orders",
+    response_model=OrdersResponse,
+    responses=ERRORS,
+    tags=["live"],
+)
+def orders(store: StoreDep, signature: RequiredSignature) -> dict[str, Any]:
+    """One agent's resting orders, oldest first, with their fills and how they ended
+    (data_flow/live/orders.py)."""
+    try:
+        return store.orders(signature)
     except KeyError:
         raise _not_found(f"unknown signature {signature!r}") from None
 

@@ -193,6 +193,53 @@ class CorporateActionsResponse(BaseModel):
     dividends_net: float
 
 
+class OrderFillView(BaseModel):
+    bar_time: str | None
+    quantity: int
+    price: float
+    window_id: str | None  # the window that recorded the fill
+
+
+class OrderEnding(BaseModel):
+    state: str  # filled | cancelled | expired | rejected
+    reason: str | None  # e.g. oco, insufficient_cash (null: filled, cancelled by the agent)
+    message: str | None
+    bar_time: str | None
+    window_id: str | None  # the window that recorded it
+    decision_time: str | None
+
+
+class OrderView(BaseModel):
+    """A resting order (data_flow/live/orders.py)."""
+
+    order_id: str
+    symbol: str | None
+    name: str | None
+    side: str | None
+    order_type: str | None
+    quantity: int | None
+    price: float | None
+    valid_days: int | None
+    expires_on: str | None
+    placed_at: str | None
+    window_id: str | None  # the window that placed it
+    oco_with: str | None  # as placed
+    oco_partner: str | None  # the other order of its OCO pair, either side of the link
+    state: str
+    filled: int
+    remaining: int
+    avg_fill_price: float | None
+    fills: list[OrderFillView]
+    ended: OrderEnding | None
+
+
+class OrdersResponse(BaseModel):
+    signature: str
+    data: list[OrderView]
+    count: int
+    working: int  # orders working or partially filled
+
+
 class DecisionView(BaseModel):
     signature: str
     window_id: str

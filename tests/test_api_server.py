@@ -38,7 +38,7 @@ def test_health(root: Path) -> None:
                 "model_stats", "current_positions", "recent_decisions", "stock_detail", "news",
                 "list_models", "list_configs", "create_backup", "symbols", "list_experiments",
                 "get_experiment", "list_arenas", "trades", "trades_csv", "pnl_series_csv",
-                "corporate_actions",
+                "corporate_actions", "orders",
                 "live_stream", "metrics"} == ops  # fmt: skip
 
 

@@ -47,6 +47,7 @@ from data_flow.live.endpoints import (
 )
 from data_flow.live.endpoints import Series as _Series
 from data_flow.live.metrics import series_stats
+from data_flow.live.orders import orders_response
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.tail import FileStamp
 from data_flow.live.trades import trades_response
@@ -328,6 +329,13 @@ class LiveStore:
         with self._lock:
             self.refresh()
             return corporate_actions_response(self._views(signature)[0])
+
+    def orders(self, signature: str) -> dict[str, Any]:
+        """One agent's resting orders (data_flow/live/orders.py)."""
+        with self._lock:
+            self.refresh()
+            view = self._views(signature)[0]
+            return orders_response(signature, view.orders, self.names().get)
 
     def known_symbols(self) -> set[str]:
         with self._lock:

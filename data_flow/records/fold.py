@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from data_flow.live.metrics import RoundTripTracker
+from data_flow.live.orders import OrderTracker
 from data_flow.live.snapshots import SnapshotIndex, SnapshotInfo
 from data_flow.live.tail import FileStamp, JsonlTail
 from data_flow.records import paths
@@ -226,6 +227,7 @@ class AgentFold:
         self.trades = 0
         self.fees = 0.0
         self.trips = RoundTripTracker()
+        self.orders = OrderTracker()  # resting orders (data_flow/live/orders.py)
         self.last_record: dict[str, Any] | None = None
         self._pending: set[str] = set()  # windows whose log is not final yet
 
@@ -272,6 +274,7 @@ class AgentFold:
             win.snapshot_hash = raw.get("snapshot_hash") or win.snapshot_hash
         win.actions.append(action)
         win.action_cash.append(rec.cash)
+        self.orders.add(rec)
         act = rec.action
         if isinstance(act, TradeAction):
             self.trades += 1

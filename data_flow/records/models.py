@@ -2,7 +2,8 @@
 
 Ledger: `LedgerRecord.parse(dict)` gives `this_action` as one of `SeedAction`, `TradeAction`
 (BUY/SELL), `NoTradeAction`, `DividendAction`, `BonusAction` (corporate actions),
-`OrderAction` (a resting order's state change), or
+`OrderAction` (a resting order's placement or state change; a fill's ``order`` object is
+`LedgerRecord.order`), or
 `UnknownAction` for a kind this version does not know (readers
 never raise on it; `agent_engine.ledger.validate_records` rejects it). A new kind of record is
 one new class registered in `ACTION_TYPES`.
@@ -142,20 +143,88 @@ class BonusAction:
         )
 
 
+def _text(raw: dict[str, Any], key: str) -> str | None:
+    v = raw.get(key)
+    return v if isinstance(v, str) and v else None
+
+
+def _whole(raw: dict[str, Any], key: str) -> int | None:
+    v = raw.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
 @dataclass(frozen=True, slots=True)
 class OrderAction:
     """A resting order's state change (agent_engine/resting_orders.py): `state` is the order's
     state after it (working, cancelled, expired, rejected); fills are BUY/SELL records with an
-    ``order`` object instead. Cash and positions are unchanged."""
+    ``order`` object instead (`OrderFill`). Cash and positions are unchanged.
+
+    The placement (state working) carries the terms (symbol .. oco_with); a later change
+    carries filled/remaining and, when it has them, reason, message and the bar's time."""
 
     order_id: str
     state: str
+    symbol: str | None = None
+    side: str | None = None
+    order_type: str | None = None
+    quantity: int | None = None
+    price: Decimal | None = None
+    valid_days: int | None = None
+    expires_on: str | None = None
+    placed_at: str | None = None
+    oco_with: str | None = None
+    filled: int | None = None
+    remaining: int | None = None
+    reason: str | None = None
+    message: str | None = None
+    bar_time: str | None = None
     kind: ClassVar[str] = "order"
     is_fill: ClassVar[bool] = False
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> OrderAction:
-        return cls(str(raw.get("order_id") or ""), str(raw.get("state") or ""))
+        return cls(
+            order_id=str(raw.get("order_id") or ""),
+            state=str(raw.get("state") or ""),
+            symbol=_text(raw, "symbol"),
+            side=_text(raw, "side"),
+            order_type=_text(raw, "order_type"),
+            quantity=_whole(raw, "quantity"),
+            price=decimal_or_none(raw.get("price")),
+            valid_days=_whole(raw, "valid_days"),
+            expires_on=_text(raw, "expires_on"),
+            placed_at=_text(raw, "placed_at"),
+            oco_with=_text(raw, "oco_with"),
+            filled=_whole(raw, "filled"),
+            remaining=_whole(raw, "remaining"),
+            reason=_text(raw, "reason"),
+            message=_text(raw, "message"),
+            bar_time=_text(raw, "bar_time"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFill:
+    """The ``order`` object of a BUY/SELL record that filled (part of) a resting order: the
+    order's state, filled and remaining shares after this fill, and the bar it filled on."""
+
+    order_id: str
+    state: str
+    filled: int
+    remaining: int
+    bar_time: str | None
+
+    @classmethod
+    def parse(cls, raw: Any) -> OrderFill | None:
+        if not isinstance(raw, dict) or not _text(raw, "order_id"):
+            return None
+        return cls(
+            order_id=str(raw["order_id"]),
+            state=str(raw.get("state") or ""),
+            filled=_count(raw, "filled"),
+            remaining=_count(raw, "remaining"),
+            bar_time=_text(raw, "bar_time"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +276,8 @@ class LedgerRecord:
     action: LedgerAction
     snapshot_hash: str | None
     raw: dict[str, Any] = field(repr=False)
+    order: OrderFill | None = None
+    """A fill of a resting order: its ``order`` object (None for other records)."""
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> LedgerRecord:
@@ -224,6 +295,7 @@ class LedgerRecord:
             if isinstance(raw.get("snapshot_hash"), str)
             else None,
             raw=raw,
+            order=OrderFill.parse(raw.get("order")),
         )
 
     @property

@@ -12,6 +12,7 @@ import type {
   ModelList,
   ModelStatsResponse,
   NewsList,
+  OrderList,
   PnlSeriesResponse,
   RunTradingRequest,
   RunTradingResponse,
@@ -165,6 +166,8 @@ export function liveApi(arena: string | null) {
       get<TradesResponse>("/api/live/trades", q({ signature }), signal),
     corporateActions: (signature: string, signal?: AbortSignal) =>
       get<CorporateActionList>("/api/live/corporate-actions", q({ signature }), signal),
+    orders: (signature: string, signal?: AbortSignal) =>
+      get<OrderList>("/api/live/orders", q({ signature }), signal),
     /** Download links (text/csv). */
     tradesCsvUrl: (signature?: string) => buildUrl("/api/live/trades.csv", q({ signature })),
     pnlCsvUrl: (valuation: Valuation, signature?: string) =>

@@ -218,6 +218,58 @@ export interface CorporateActionList {
   dividends_net: number;
 }
 
+/** A fill of a resting order (GET /api/live/orders). */
+export interface OrderFill {
+  bar_time: string | null;
+  quantity: number;
+  price: number;
+  /** The window that recorded the fill. */
+  window_id: string | null;
+}
+
+/** How a resting order ended (null while it works). */
+export interface OrderEnding {
+  state: "filled" | "cancelled" | "expired" | "rejected" | string;
+  reason: string | null;
+  message: string | null;
+  bar_time: string | null;
+  window_id: string | null;
+  decision_time: string | null;
+}
+
+/** GET /api/live/orders row: a resting order, its fills and how it ended. */
+export interface RestingOrder {
+  order_id: string;
+  symbol: string | null;
+  name: string | null;
+  side: string | null;
+  order_type: string | null;
+  quantity: number | null;
+  price: number | null;
+  valid_days: number | null;
+  expires_on: string | null;
+  placed_at: string | null;
+  window_id: string | null;
+  /** The order it was paired with at placement. */
+  oco_with: string | null;
+  /** The other order of its OCO pair, whichever side of the link. */
+  oco_partner: string | null;
+  state: string;
+  filled: number;
+  remaining: number;
+  avg_fill_price: number | null;
+  fills: OrderFill[];
+  ended: OrderEnding | null;
+}
+
+export interface OrderList {
+  signature: string;
+  data: RestingOrder[];
+  count: number;
+  /** Orders working or partially filled. */
+  working: number;
+}
+
 export interface Rejection {
   reason: string;
   message?: string | null;

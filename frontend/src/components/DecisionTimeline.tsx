@@ -3,6 +3,7 @@ import { colorFor } from "../lib/colors";
 import { int, money, shortTime } from "../lib/format";
 import { hrefFor } from "../lib/route";
 import { CorporateActionLines } from "./CorporateActions";
+import { feedWhat } from "./feedText";
 import { SymbolLink } from "./SymbolLink";
 
 /** Pretty-print JSON text (or an already parsed value); other text is shown as is. */
@@ -25,13 +26,7 @@ export function OutcomeBadge({ outcome }: { outcome: string }) {
   return <span className={`badge outcome-${outcome}`}>{outcome.replace(/_/g, " ")}</span>;
 }
 
-export function tradeText(t: TradeAction): string {
-  const parts = [t.action];
-  if (t.amount !== undefined) parts.push(int(t.amount));
-  if (t.symbol) parts.push(t.name ? `${t.symbol} ${t.name}` : t.symbol);
-  if (t.price !== undefined) parts.push(`@ ${money(t.price)}`);
-  return parts.join(" ");
-}
+export { tradeText } from "./feedText";
 
 function TradeList({ trades }: { trades: TradeAction[] }) {
   return (
@@ -208,12 +203,7 @@ export function DecisionTimeline({
 
 /** One model-chat message of the arena feed: what was done, expandable reasoning, a link. */
 export function DecisionSummary({ d }: { d: Decision }) {
-  const what =
-    d.trades.length > 0
-      ? d.trades.map(tradeText).join(", ")
-      : d.rejections.length > 0
-        ? `${d.rejections.length} rejected`
-        : "no trade";
+  const what = feedWhat(d);
   const link = hrefFor({ view: "agent", signature: d.signature, decision: d.window_id });
   return (
     <li className="feed-item" data-testid="feed-item">

@@ -3,6 +3,7 @@ import type { ModelStat } from "../api/types";
 import { CorporateActionsTable } from "../components/CorporateActions";
 import { DecisionTimeline } from "../components/DecisionTimeline";
 import { HoldingsTable } from "../components/HoldingsTable";
+import { OrdersTable } from "../components/OrdersTable";
 import { rankRows } from "../components/Leaderboard";
 import { PnlChart } from "../components/PnlChart";
 import { StatusBlock } from "../components/StatusBlock";
@@ -86,6 +87,9 @@ export function AgentView({
   );
   const corporate = useLive(selected ? `corp-${selected}` : null, (live, signal) =>
     live.corporateActions(selected ?? "", signal),
+  );
+  const orders = useLive(selected ? `orders-${selected}` : null, (live, signal) =>
+    live.orders(selected ?? "", signal),
   );
   const loaded = decisions.data?.data ?? null;
   const found = decision !== null && loaded?.some((d) => d.window_id === decision) === true;
@@ -180,6 +184,23 @@ export function AgentView({
       )}
 
       {selected && <TradesPanel signature={selected} />}
+
+      {selected && (
+        <section className="panel">
+          <header className="panel-head">
+            <h2>Orders</h2>
+            <span className="meta">resting orders: working first, then ended (latest first)</span>
+          </header>
+          <StatusBlock
+            state={orders}
+            what="orders"
+            isEmpty={(d) => d.data.length === 0}
+            emptyText="No resting orders placed yet."
+          >
+            {(d) => <OrdersTable list={d} />}
+          </StatusBlock>
+        </section>
+      )}
 
       {selected && (
         <section className="panel">
