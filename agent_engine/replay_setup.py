@@ -37,11 +37,16 @@ def apply_replay(config: ArenaConfig, run_dir: Path, continue_live: bool) -> Are
 
 def seed_snapshots(run_dir: Path, data_root: Path) -> int:
     """Copy the recorded run's snapshot files that `data_root` lacks; returns how many."""
-    source = run_dir.expanduser().resolve() / SNAPSHOTS
+    return copy_missing_snapshots(run_dir.expanduser().resolve() / SNAPSHOTS, data_root)
+
+
+def copy_missing_snapshots(store: Path, data_root: Path) -> int:
+    """Copy the snapshot files of `store` (an ``agent_data/shared/snapshots`` folder) that
+    `data_root`'s store lacks; returns how many."""
     target = data_root / SNAPSHOTS
     copied = 0
-    for path in sorted(source.rglob("*.json")) if source.is_dir() else []:
-        dest = target / path.relative_to(source)
+    for path in sorted(store.rglob("*.json")) if store.is_dir() else []:
+        dest = target / path.relative_to(store)
         if dest.exists():
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)

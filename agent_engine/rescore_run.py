@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from agent_engine.llm.base import LLMResponse, ToolCall, Usage
-from data_flow.fsio import atomic_write_bytes
+from agent_engine.replay_setup import copy_missing_snapshots
 from settings.config import ArenaConfig, parse_config
 
 ORDER_TOOLS = frozenset({"execute_trade", "place_order", "cancel_order"})
-SNAPSHOTS = Path("agent_data") / "shared" / "snapshots"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,22 +81,6 @@ def rescore_config(config: ArenaConfig, signature: str, data_root: Path) -> Aren
     return parse_config(data, "rescore config")
 
 
-def seed_snapshots_from(stores: Sequence[Path], data_root: Path) -> int:
-    """Copy every snapshot file of the recorded `stores` (``.../agent_data/shared/snapshots``)
-    into `data_root`'s store; returns how many."""
-    target = data_root / SNAPSHOTS
-    copied = 0
-    for store in sorted(set(stores)):
-        for path in sorted(store.rglob("*.json")) if store.is_dir() else []:
-            dest = target / path.relative_to(store)
-            if dest.exists():
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(dest, path.read_bytes())
-            copied += 1
-    return copied
-
-
 @contextmanager
 def held_orders_run(
     config: ArenaConfig,
@@ -114,7 +97,8 @@ def held_orders_run(
     with tempfile.TemporaryDirectory(prefix="arena-rescore-") as tmp:
         root = Path(tmp) / "data"
         cfg = rescore_config(config, signature, root)
-        seed_snapshots_from(snapshot_stores, root)
+        for store in sorted(set(snapshot_stores)):
+            copy_missing_snapshots(store, root)
         client = HeldOrdersClient(calls)
         code = run_agent(
             cfg,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -33,6 +34,15 @@ from data_flow.live.trades import TRADE_FIELDS, to_csv
 PNL_FIELDS = ("signature", "time", "equity", "return_pct")
 
 router = APIRouter()
+T = TypeVar("T")
+
+
+def _for_agent(read: Callable[..., T], signature: str | None, *args: Any) -> T:
+    """`read(signature, *args)`; an unknown signature (KeyError) is a 404."""
+    try:
+        return read(signature, *args)
+    except KeyError:
+        raise _not_found(f"unknown signature {signature!r}") from None
 
 
 @router.get(
@@ -48,10 +58,7 @@ async def pnl_series(
     signature: SignatureQuery = None,
     valuation: Literal["market", "cost"] = "market",
 ) -> Response:
-    try:
-        body = store.pnl_series(signature, valuation)
-    except KeyError:
-        raise _not_found(f"unknown signature {signature!r}") from None
+    body = _for_agent(store.pnl_series, signature, valuation)
     return _json_body(request, body)
 
 
@@ -65,10 +72,7 @@ async def pnl_series(
 async def model_stats(
     request: Request, store: StoreDep, signature: SignatureQuery = None
 ) -> Response:
-    try:
-        body = store.model_stats(signature)
-    except KeyError:
-        raise _not_found(f"unknown signature {signature!r}") from None
+    body = _for_agent(store.model_stats, signature)
     return _json_body(request, body)
 
 
@@ -80,10 +84,7 @@ async def model_stats(
     tags=["live"],
 )
 def current_positions(store: StoreDep, signature: RequiredSignature) -> dict[str, Any]:
-    try:
-        return store.current_positions(signature)
-    except KeyError:
-        raise _not_found(f"unknown signature {signature!r}") from None
+    return _for_agent(store.current_positions, signature)
 
 
 @router.get(
@@ -98,10 +99,7 @@ def recent_decisions(
     signature: SignatureQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
-    try:
-        return store.recent_decisions(signature, limit)
-    except KeyError:
-        raise _not_found(f"unknown signature {signature!r}") from None
+    return _for_agent(store.recent_decisions, signature, limit)
 
 
 @router.get(
@@ -150,10 +148,7 @@ def symbols(store: StoreDep) -> SymbolsResponse:
 )
 def trades(store: StoreDep, signature: SignatureQuery = None) -> dict[str, Any]:
     """Closed round trips, FIFO per agent and symbol (data_flow/live/trades.py)."""
-    try:
-        return store.trades(signature)
-    except KeyError:
-        raise _not_found(f"unknown signature {signature!r}") from None
+    return _for_agent(store.trades, signature)
 
 
 @router.get(
@@ -165,10 +160,7 @@ def trades(store: StoreDep, signature: SignatureQuery = None) -> dict[str, Any]:
 )
 def corporate_actions(store: StoreDep, signature: RequiredSignature) -> dict[str, Any]:
     """One agent's dividend and bonus records, oldest first (data_flow/live/corporate.py)."""
-    try:
-        return store.corporate_actions(signature)
-    except KeyError:
-        raise _not_found(f"unknown signature {signature!r}") from None
+    return _for_agent(store.corporate_actions, signature)
 
 
 @router.get(
@@ -181,10 +173,7 @@ def corporate_actions(store: StoreDep, signature: RequiredSignature) -> dict[str
 def orders(store: StoreDep, signature: RequiredSignature) -> dict[str, Any]:
     """One agent's resting orders, oldest first, with their fills and how they ended
     (data_flow/live/orders.py)."""
-    try:
-        return store.orders(signature)
-    except KeyError:
-        raise _not_found(f"unknown signature {signature!r}") from None
+    return _for_agent(store.orders, signature)
 
 
 def _csv(text: str, filename: str) -> Response:
@@ -204,10 +193,7 @@ def _csv(text: str, filename: str) -> Response:
 )
 def trades_csv(store: StoreDep, signature: SignatureQuery = None) -> Response:
     """The trades of GET /api/live/trades as CSV (header row, one trade per line)."""
-    try:
-        data = store.trades(signature)
-    except KeyError:
-        raise _not_found(f"unknown signature {signature!r}") from None
+    data = _for_agent(store.trades, signature)
     return _csv(to_csv(data["trades"], TRADE_FIELDS), "trades.csv")
 
 
@@ -225,10 +211,7 @@ def pnl_series_csv(
 ) -> Response:
     """The series of GET /api/live/pnl-series as CSV: signature,time,equity,return_pct
     (the agents' rows, then the benchmark's)."""
-    try:
-        body = json.loads(store.pnl_series(signature, valuation).raw)
-    except KeyError:
-        raise _not_found(f"unknown signature {signature!r}") from None
+    body = json.loads(_for_agent(store.pnl_series, signature, valuation).raw)
     rows = [
         {"signature": series["signature"], **point}
         for series in [*body["series"], body["benchmark"]]

@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -414,3 +417,18 @@ def scenario_config(data_root: Path, **overrides: Any) -> dict[str, Any]:
     }
     config.update(overrides)
     return config
+
+
+@contextmanager
+def arena_in_settings(root: Path) -> Iterator[str]:
+    """The scenario config of data root `root` as a config in settings/ (removed afterwards);
+    yields its arena id."""
+    from settings.config import SETTINGS_DIR
+
+    name = f"test_tmp_{uuid.uuid4().hex}"
+    path = SETTINGS_DIR / f"{name}.json"
+    path.write_text(json.dumps(scenario_config(root)), encoding="utf-8")
+    try:
+        yield name
+    finally:
+        path.unlink(missing_ok=True)

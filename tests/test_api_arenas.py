@@ -26,6 +26,7 @@ from tests.api_fixtures import (
     S1,
     S2,
     AgentWriter,
+    arena_in_settings,
     make_snapshot,
     scenario_config,
     write_scenario,
@@ -45,12 +46,9 @@ def roots(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def other_arena(roots: tuple[Path, Path]) -> Iterator[str]:
     """A config in settings/ whose data root holds the two-agent scenario."""
-    name = f"test_tmp_{uuid.uuid4().hex}"
-    path = SETTINGS_DIR / f"{name}.json"
-    path.write_text(json.dumps(scenario_config(roots[1])), encoding="utf-8")
     write_scenario(roots[1])
-    yield name
-    path.unlink(missing_ok=True)
+    with arena_in_settings(roots[1]) as name:
+        yield name
 
 
 def test_arenas_lists_configs_and_experiment_cells(

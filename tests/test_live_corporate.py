@@ -3,8 +3,6 @@ bonus shares and dividends; recent-decisions and /api/live/corporate-actions lis
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections import deque
 from collections.abc import Iterator
 from datetime import date
@@ -21,8 +19,13 @@ from data_flow.live.metrics import RoundTripTracker
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.live.trades import _Lot, add_bonus, add_dividend, agent_trades
 from data_flow.records.fold import AgentFold
-from settings.config import SETTINGS_DIR
-from tests.api_fixtures import LOCAL, S1, AgentWriter, make_snapshot, scenario_config
+from tests.api_fixtures import (
+    LOCAL,
+    S1,
+    AgentWriter,
+    arena_in_settings,
+    make_snapshot,
+)
 from tests.api_fixtures import write_snapshot as put_snapshot
 from tests.corporate_helpers import corporate_actions
 
@@ -235,11 +238,8 @@ def arena(tmp_path: Path) -> Iterator[str]:
     root = tmp_path / "arena"
     root.mkdir()
     write_agent(root, [BUY, HOLD_EX])
-    name = f"test_tmp_{uuid.uuid4().hex}"
-    path = SETTINGS_DIR / f"{name}.json"
-    path.write_text(json.dumps(scenario_config(root)), encoding="utf-8")
-    yield name
-    path.unlink(missing_ok=True)
+    with arena_in_settings(root) as name:
+        yield name
 
 
 def test_corporate_actions_endpoint_takes_an_arena(tmp_path: Path, arena: str) -> None:

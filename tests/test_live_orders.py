@@ -6,7 +6,6 @@ order still working."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,8 +24,13 @@ from data_flow.clock import SHANGHAI
 from data_flow.live.snapshots import SnapshotIndex
 from data_flow.records import paths
 from data_flow.records.fold import AgentFold
-from settings.config import SETTINGS_DIR, RiskManagement, TradingRules
-from tests.api_fixtures import LOCAL, make_snapshot, scenario_config, write_snapshot
+from settings.config import RiskManagement, TradingRules
+from tests.api_fixtures import (
+    LOCAL,
+    arena_in_settings,
+    make_snapshot,
+    write_snapshot,
+)
 
 SIG = "ro"
 SYM = "SH600000"
@@ -271,11 +275,8 @@ def arena(tmp_path: Path) -> Iterator[str]:
     root = tmp_path / "arena"
     root.mkdir()
     day_one(Arena(root))
-    name = f"test_tmp_{uuid.uuid4().hex}"
-    path = SETTINGS_DIR / f"{name}.json"
-    path.write_text(json.dumps(scenario_config(root)), encoding="utf-8")
-    yield name
-    path.unlink(missing_ok=True)
+    with arena_in_settings(root) as name:
+        yield name
 
 
 def test_orders_take_an_arena(tmp_path: Path, arena: str) -> None:
