@@ -46,7 +46,6 @@ from agent_engine.llm.base import (
     Message,
     ToolCall,
     ToolSpec,
-    Usage,
     WindowView,
 )
 from agent_engine.rules import LOT, STAR_MIN_SHARES, Board, board_of
@@ -297,15 +296,12 @@ class BaselineClient:
             text, calls = f"{self.model}: no signal, holding", []
         else:
             text, calls = self._summary(messages), []
-        return LLMResponse(
-            text=text,
-            tool_calls=calls,
-            finish_reason="tool_calls" if calls else "stop",
-            usage=Usage(0, 0),
-            model=self.model,
-            response_id=f"{self.model}-{self._window_id}-{step}",
-            latency_ms=(time.perf_counter() - started) * 1000.0,
-            retries=0,
+        return LLMResponse.local(
+            text,
+            calls,
+            self.model,
+            f"{self.model}-{self._window_id}-{step}",
+            (time.perf_counter() - started) * 1000.0,
         )
 
     def _summary(self, messages: list[Message]) -> str:

@@ -38,13 +38,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from agent_engine.liquidity import bar_allowance, capped_quantity
+from agent_engine.liquidity import bar_allowance, capped_quantity, round_down_to_lot
 from agent_engine.orders import Fill, Order, OrderResult, OrderState
 from agent_engine.portfolio import Holding, Portfolio
 from agent_engine.quotes import Quote, quotes_from_snapshot
 from agent_engine.rules import (
-    LOT,
-    STAR_MIN_SHARES,
     Board,
     Fees,
     OrderSide,
@@ -207,7 +205,7 @@ class Broker:
         if fill_price <= 0:
             return 0
         fits = self._fits(portfolio, symbol, quote.price, fill_price, quotes)
-        return _round_to_lot(board, _max_true(fits, int(portfolio.cash // fill_price)))
+        return round_down_to_lot(board, _max_true(fits, int(portfolio.cash // fill_price)))
 
     # --- internals -----------------------------------------------------------------------
     def _projection(
@@ -423,9 +421,3 @@ def _max_true(pred: Callable[[int], bool], hi: int) -> int:
         else:
             hi = mid - 1
     return lo
-
-
-def _round_to_lot(board: Board, quantity: int) -> int:
-    if board is Board.STAR:
-        return quantity if quantity >= STAR_MIN_SHARES else 0
-    return quantity - quantity % LOT

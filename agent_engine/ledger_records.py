@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_engine.orders import Fill
-from agent_engine.rules import q2, to_decimal
+from agent_engine.rules import OrderSide, q2, to_decimal
 from data_flow.errors import CorruptRecordError
 from data_flow.records.read import read_ledger
 
@@ -53,6 +53,30 @@ def trade_action(fill: Fill) -> dict[str, Any]:
         "stamp_duty": float(fill.stamp_duty),
         "transfer_fee": float(fill.transfer_fee),
     }
+
+
+def fill_from_record(record: dict[str, Any]) -> Fill:
+    """The `Fill` of a BUY/SELL record (the inverse of `trade_action`; fill prices are whole
+    cents). Raises CorruptRecordError for a money field that is not a number."""
+    action = record["this_action"]
+
+    def money(key: str) -> Decimal:
+        value = to_decimal(action.get(key))
+        if value is None:
+            raise CorruptRecordError(f"ledger record {record.get('id')}: bad {key}")
+        return value
+
+    return Fill(
+        symbol=str(action["symbol"]),
+        side=OrderSide(action["action"]),
+        quantity=int(action["amount"]),
+        price=q2(money("price")),
+        notional=money("notional"),
+        commission=money("commission"),
+        stamp_duty=money("stamp_duty"),
+        transfer_fee=money("transfer_fee"),
+        trade_date=date.fromisoformat(record["date"]),
+    )
 
 
 def is_order_book_record(record: dict[str, Any]) -> bool:

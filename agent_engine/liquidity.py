@@ -38,11 +38,15 @@ def capped_quantity(board: Board, quantity: int, allowed: int | None) -> int:
     """`quantity` cut to `allowed` shares, rounded down to the board's lot (see above)."""
     if allowed is None or allowed >= quantity:
         return quantity
-    if allowed <= 0:
-        return 0
+    return round_down_to_lot(board, allowed) if allowed > 0 else 0
+
+
+def round_down_to_lot(board: Board, quantity: int) -> int:
+    """The largest tradable quantity <= `quantity`: multiples of 100 (STAR: any whole number
+    from 200), else 0."""
     if board is Board.STAR:
-        return allowed if allowed >= STAR_MIN_SHARES else 0
-    return allowed - allowed % LOT
+        return quantity if quantity >= STAR_MIN_SHARES else 0
+    return quantity - quantity % LOT
 
 
 def shares_traded_on_bars(

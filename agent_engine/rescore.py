@@ -27,8 +27,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from agent_engine.broker import Fill, OrderSide, Portfolio, quotes_from_snapshot
+from agent_engine.broker import Fill, Portfolio, quotes_from_snapshot
 from agent_engine.ledger import FEE_KEYS, TRADE_ACTIONS, load_records
+from agent_engine.ledger_records import fill_from_record
 from agent_engine.manifest import manifest_path
 from agent_engine.rescore_run import ORDER_TOOLS, HeldCall, held_orders_run
 from agent_engine.tools import ERROR_REJECTED_ORDER
@@ -54,9 +55,13 @@ class RecordedWindow:
     moment: datetime
     snapshot_path: Path | None
     signature: str = ""
-    orders: list[str] = field(default_factory=list)  # execute_trade arguments (raw JSON)
     rejected: int = 0  # orders rejected at the time
     calls: list[HeldCall] = field(default_factory=list)  # every order call, in order
+
+    @property
+    def orders(self) -> list[str]:
+        """The arguments (raw JSON) of the window's `execute_trade` calls."""
+        return [c.arguments for c in self.calls if c.name == "execute_trade"]
 
 
 @dataclass
@@ -109,7 +114,6 @@ def read_run(run_dir: Path, signature: str) -> tuple[ArenaConfig, list[RecordedW
                 arguments = str(ev.get("arguments") or "")
                 window.calls.append(HeldCall(call_id, str(ev["name"]), arguments))
                 if ev["name"] == "execute_trade":
-                    window.orders.append(arguments)
                     window.rejected += ev.get("error_kind") == ERROR_REJECTED_ORDER
         if window is not None:
             windows.append(window)
@@ -147,23 +151,10 @@ def rescore(config: ArenaConfig, windows: Sequence[RecordedWindow]) -> Score:
         )
     score = original_score(config, windows, records)
     score.rejected = rejected
-    score.fills = [_fill_of(r) for r in records if r["this_action"]["action"] in TRADE_ACTIONS]
+    score.fills = [
+        fill_from_record(r) for r in records if r["this_action"]["action"] in TRADE_ACTIONS
+    ]
     return score
-
-
-def _fill_of(record: dict[str, Any]) -> Fill:
-    a = record["this_action"]
-    return Fill(
-        symbol=a["symbol"],
-        side=OrderSide(a["action"]),
-        quantity=int(a["amount"]),
-        price=Decimal(str(a["price"])),
-        notional=Decimal(str(a["notional"])),
-        commission=Decimal(str(a["commission"])),
-        stamp_duty=Decimal(str(a["stamp_duty"])),
-        transfer_fee=Decimal(str(a["transfer_fee"])),
-        trade_date=date.fromisoformat(record["date"]),
-    )
 
 
 def original_score(

@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agent_engine.llm.base import LLMResponse, ToolCall, Usage
+from agent_engine.llm.base import LLMResponse, ToolCall
 from agent_engine.replay_setup import copy_missing_snapshots
 from settings.config import ArenaConfig, parse_config
 
@@ -56,16 +56,7 @@ class HeldOrdersClient:
         self.step = key.step if key is not None else self.step + 1
         held = self.calls.get(self.window_id, ()) if self.step == 1 else ()
         calls = [ToolCall(id=c.call_id, name=c.name, arguments=c.arguments) for c in held]
-        return LLMResponse(
-            text="" if calls else "orders held fixed",
-            tool_calls=calls,
-            finish_reason="tool_calls" if calls else "stop",
-            usage=Usage(prompt_tokens=0, completion_tokens=0),
-            model=self.model,
-            response_id=None,
-            latency_ms=0.0,
-            retries=0,
-        )
+        return LLMResponse.local("" if calls else "orders held fixed", calls, self.model)
 
 
 def rescore_config(config: ArenaConfig, signature: str, data_root: Path) -> ArenaConfig:

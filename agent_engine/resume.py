@@ -21,15 +21,14 @@ window whose records disagree is not guessed at.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agent_engine.broker import Fill, OrderSide, fill_message
+from agent_engine.broker import fill_message
 from agent_engine.errors import LLMError
 from agent_engine.ledger import TRADE_ACTIONS
+from agent_engine.ledger_records import fill_from_record
 from agent_engine.llm.base import Message, ToolCall
-from agent_engine.rules import q2, to_decimal
+from agent_engine.rules import to_decimal
 from agent_engine.tools import (
     ERROR_REJECTED_ORDER,
     INVALID_CALL_KINDS,
@@ -201,26 +200,8 @@ def recorded_fill_outcome(record: dict[str, Any]) -> ToolOutcome:
     """The `execute_trade` result of a fill rebuilt from its ledger record (fill prices are
     whole cents, so the 2-dp price gives the broker's exact text)."""
     action = record["this_action"]
-    side = OrderSide(action["action"])
     symbol = str(action["symbol"])
-
-    def money(key: str) -> Decimal:
-        value = to_decimal(action.get(key))
-        if value is None:
-            raise CorruptRecordError(f"ledger record {record.get('id')}: bad {key}")
-        return value
-
-    fill = Fill(
-        symbol=symbol,
-        side=side,
-        quantity=int(action["amount"]),
-        price=q2(money("price")),
-        notional=money("notional"),
-        commission=money("commission"),
-        stamp_duty=money("stamp_duty"),
-        transfer_fee=money("transfer_fee"),
-        trade_date=date.fromisoformat(record["date"]),
-    )
+    fill = fill_from_record(record)
     positions = record["positions"]
     cash_after = to_decimal(positions.get("CASH"))
     if cash_after is None:

@@ -44,6 +44,27 @@ class LLMResponse:
     # (DeepSeek/Qwen `reasoning_content`, OpenRouter `reasoning`, Anthropic thinking blocks).
     reasoning: str = ""
 
+    @classmethod
+    def local(
+        cls,
+        text: str,
+        calls: list[ToolCall],
+        model: str,
+        response_id: str | None = None,
+        latency_ms: float = 0.0,
+    ) -> LLMResponse:
+        """A reply made in-process (baselines, rescoring): no tokens, no retries."""
+        return cls(
+            text=text,
+            tool_calls=calls,
+            finish_reason="tool_calls" if calls else "stop",
+            usage=Usage(0, 0),
+            model=model,
+            response_id=response_id,
+            latency_ms=latency_ms,
+            retries=0,
+        )
+
 
 @dataclass(frozen=True)
 class ToolSpec:

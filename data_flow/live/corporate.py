@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from data_flow.live.agents import AgentView, WindowState
-from data_flow.records.models import decimal_or_none
+from data_flow.records.models import decimal_or_none, text_field, whole_field
 
 KINDS = ("dividend", "bonus")
 
@@ -22,30 +22,22 @@ def _number(value: Any) -> float | None:
     return None if d is None else float(d)
 
 
-def _whole(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def action_item(action: dict[str, Any]) -> dict[str, Any]:
     """A dividend or bonus `this_action` in the API's flat shape."""
     dividend = action.get("action") == "dividend"
     return {
         "kind": str(action.get("action")),
         "symbol": str(action.get("symbol")),
-        "ex_date": _text(action.get("ex_date")),
-        "shares": _whole(action.get("shares" if dividend else "shares_before")),
+        "ex_date": text_field(action, "ex_date"),
+        "shares": whole_field(action, "shares" if dividend else "shares_before"),
         "cash_per_share": _number(action.get("cash_per_share")) if dividend else None,
         "gross": _number(action.get("gross")) if dividend else None,
         "tax": _number(action.get("tax")) if dividend else None,
         "net": _number(action.get("net")) if dividend else None,
         "bonus_per_share": None if dividend else _number(action.get("bonus_per_share")),
-        "new_shares": None if dividend else _whole(action.get("new_shares")),
-        "shares_after": None if dividend else _whole(action.get("shares_after")),
-        "sellable_from": None if dividend else _text(action.get("sellable_from")),
+        "new_shares": None if dividend else whole_field(action, "new_shares"),
+        "shares_after": None if dividend else whole_field(action, "shares_after"),
+        "sellable_from": None if dividend else text_field(action, "sellable_from"),
     }
 
 

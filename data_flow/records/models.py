@@ -143,12 +143,14 @@ class BonusAction:
         )
 
 
-def _text(raw: dict[str, Any], key: str) -> str | None:
+def text_field(raw: dict[str, Any], key: str) -> str | None:
+    """A non-empty text field, else None."""
     v = raw.get(key)
     return v if isinstance(v, str) and v else None
 
 
-def _whole(raw: dict[str, Any], key: str) -> int | None:
+def whole_field(raw: dict[str, Any], key: str) -> int | None:
+    """An integer (not bool) field, else None."""
     v = raw.get(key)
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
@@ -186,20 +188,20 @@ class OrderAction:
         return cls(
             order_id=str(raw.get("order_id") or ""),
             state=str(raw.get("state") or ""),
-            symbol=_text(raw, "symbol"),
-            side=_text(raw, "side"),
-            order_type=_text(raw, "order_type"),
-            quantity=_whole(raw, "quantity"),
+            symbol=text_field(raw, "symbol"),
+            side=text_field(raw, "side"),
+            order_type=text_field(raw, "order_type"),
+            quantity=whole_field(raw, "quantity"),
             price=decimal_or_none(raw.get("price")),
-            valid_days=_whole(raw, "valid_days"),
-            expires_on=_text(raw, "expires_on"),
-            placed_at=_text(raw, "placed_at"),
-            oco_with=_text(raw, "oco_with"),
-            filled=_whole(raw, "filled"),
-            remaining=_whole(raw, "remaining"),
-            reason=_text(raw, "reason"),
-            message=_text(raw, "message"),
-            bar_time=_text(raw, "bar_time"),
+            valid_days=whole_field(raw, "valid_days"),
+            expires_on=text_field(raw, "expires_on"),
+            placed_at=text_field(raw, "placed_at"),
+            oco_with=text_field(raw, "oco_with"),
+            filled=whole_field(raw, "filled"),
+            remaining=whole_field(raw, "remaining"),
+            reason=text_field(raw, "reason"),
+            message=text_field(raw, "message"),
+            bar_time=text_field(raw, "bar_time"),
         )
 
 
@@ -216,14 +218,14 @@ class OrderFill:
 
     @classmethod
     def parse(cls, raw: Any) -> OrderFill | None:
-        if not isinstance(raw, dict) or not _text(raw, "order_id"):
+        if not isinstance(raw, dict) or not text_field(raw, "order_id"):
             return None
         return cls(
             order_id=str(raw["order_id"]),
             state=str(raw.get("state") or ""),
             filled=_count(raw, "filled"),
             remaining=_count(raw, "remaining"),
-            bar_time=_text(raw, "bar_time"),
+            bar_time=text_field(raw, "bar_time"),
         )
 
 
